@@ -1,0 +1,465 @@
+/* The `vitrail` program: subcommand dispatch, argument parsing and output, as a
+ * thin client of the public API (include/vitrail.h) only.
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage error. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vitrail.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+typedef struct cli {
+    int n_threads;  /* --threads, 0 = online cores */
+    int verbose;    /* -v: debug logs on stderr */
+    vt_context *ctx;
+} cli;
+
+typedef struct command {
+    const char *name;
+    const char *summary;
+    const char *usage;  /* full --help text */
+    int (*run)(cli *c, int argc, char **argv);
+} command;
+
+static const char *prog = "vitrail";
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see '%s --help')\n", prog);
+    return EXIT_USAGE;
+}
+
+static int runtime_error(cli *c) {
+    fprintf(stderr, "%s: %s\n", prog, vt_context_error(c->ctx));
+    return EXIT_RUNTIME;
+}
+
+static void log_stderr(void *user, vt_log_level level, const char *msg) {
+    (void)user;
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    fprintf(stderr, "%s: %s: %s\n", prog, names[level], msg);
+}
+
+static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
+
+/* Parses a positive int in [lo, hi]; returns 0 on success. */
+static int parse_int(const char *s, int lo, int hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t cap) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(buf, cap, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+/* ---- version ---- */
+
+static int cmd_version(cli *c, int argc, char **argv) {
+    (void)c;
+    if (argc > 1) return usage_error("version: unexpected argument '%s'", argv[1]);
+    printf("vitrail %s (vulkan: %s)\n", vt_version(), vt_has_vulkan() ? "yes" : "no");
+    return 0;
+}
+
+/* ---- devices ---- */
+
+static int cmd_devices(cli *c, int argc, char **argv) {
+    if (argc > 1) return usage_error("devices: unexpected argument '%s'", argv[1]);
+    vt_device_desc devs[64];
+    int n = vt_devices_list(c->ctx, devs, 64);
+    if (n < 0) return runtime_error(c);
+    if (n > 64) n = 64;
+    printf("%-10s %-15s %-10s %s\n", "DEVICE", "TYPE", "MEMORY", "NAME");
+    for (int i = 0; i < n; i++) {
+        char id[64], mem[32];
+        if (strcmp(devs[i].backend, "cpu") == 0)
+            snprintf(id, sizeof id, "cpu");
+        else
+            snprintf(id, sizeof id, "%.15s:%d", devs[i].backend, devs[i].index);
+        human_bytes(devs[i].memory, mem, sizeof mem);
+        printf("%-10s %-15s %-10s %s\n", id, vt_device_type_name(devs[i].type), mem, devs[i].name);
+        printf("%-10s %s\n", "", devs[i].detail);
+    }
+    if (!vt_has_vulkan())
+        printf("This build has no Vulkan backend (configured with -Dvulkan=disabled or without libvulkan-dev): CPU only.\n");
+    else if (n == 1)
+        printf("No Vulkan device found (install a Vulkan driver, e.g. mesa-vulkan-drivers for lavapipe).\n");
+    return 0;
+}
+
+/* ---- info ---- */
+
+static int cmd_info(cli *c, int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) return usage_error("info: unknown option '%s'", argv[i]);
+        if (path) return usage_error("info: more than one FILE ('%s')", argv[i]);
+        path = argv[i];
+    }
+    if (!path) return usage_error("info: missing FILE%s", "");
+    vt_model *m = NULL;
+    if (vt_model_open(c->ctx, path, &m) != VT_OK) return runtime_error(c);
+    size_t nt = vt_model_tensor_count(m);
+    uint64_t total = 0, params = 0;
+    for (size_t i = 0; i < nt; i++) {
+        vt_tensor_info ti;
+        vt_model_tensor_at(m, i, &ti);
+        total += ti.nbytes;
+        params += ti.nbytes / vt_dtype_size(ti.dtype);
+    }
+    char sz[32];
+    human_bytes(total, sz, sizeof sz);
+    printf("file: %s\n", path);
+    printf("tensors: %zu, parameters: %llu, data: %s\n", nt, (unsigned long long)params, sz);
+    const char *cfg = vt_model_config(m);
+    printf("config: %s\n", cfg ? cfg : "(none: no \"config\" in __metadata__)");
+    size_t nm = vt_model_metadata_count(m);
+    for (size_t i = 0; i < nm; i++) {
+        const char *k, *v;
+        vt_model_metadata_at(m, i, &k, &v);
+        if (strcmp(k, "config") != 0) printf("metadata %s: %s\n", k, v);
+    }
+    printf("\n%-48s %-5s %s\n", "TENSOR", "DTYPE", "SHAPE");
+    for (size_t i = 0; i < nt; i++) {
+        vt_tensor_info ti;
+        vt_model_tensor_at(m, i, &ti);
+        char shape[128];
+        int o = snprintf(shape, sizeof shape, "(");
+        for (int d = 0; d < ti.ndim && o < (int)sizeof shape; d++)
+            o += snprintf(shape + o, sizeof shape - (size_t)o, d ? ", %lld" : "%lld", (long long)ti.shape[d]);
+        if (o < (int)sizeof shape) snprintf(shape + o, sizeof shape - (size_t)o, ")");
+        printf("%-48s %-5s %s\n", ti.name, vt_dtype_name(ti.dtype), shape);
+    }
+    vt_model_close(&m);
+    return 0;
+}
+
+/* ---- create-model ---- */
+
+static char *read_text(const char *path, char *err, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t n = 0, c = 4096;
+    char *buf = malloc(c);
+    for (size_t r; buf && (r = fread(buf + n, 1, c - n - 1, f)) > 0;) {
+        n += r;
+        if (n + 1 == c) {
+            char *nb = c > (64u << 20) ? NULL : realloc(buf, c *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf = nb;
+            }
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        snprintf(err, cap, "%s: too large or out of memory", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    return buf;
+}
+
+static int cmd_create_model(cli *c, int argc, char **argv) {
+    const char *cfg = NULL, *out = NULL;
+    unsigned long long seed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (++i >= argc) return usage_error("create-model: %s needs a value", argv[i - 1]);
+            out = argv[i];
+        } else if (!strcmp(argv[i], "--seed")) {
+            if (++i >= argc) return usage_error("create-model: --seed needs a value%s", "");
+            char *end;
+            errno = 0;
+            seed = strtoull(argv[i], &end, 10);
+            if (errno || *end || argv[i][0] == '-') return usage_error("create-model: --seed '%s' is not a non-negative integer", argv[i]);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("create-model: unknown option '%s'", argv[i]);
+        } else if (cfg) {
+            return usage_error("create-model: more than one CONFIG ('%s')", argv[i]);
+        } else {
+            cfg = argv[i];
+        }
+    }
+    if (!cfg) return usage_error("create-model: missing CONFIG.json%s", "");
+    if (!out) return usage_error("create-model: missing -o OUT.safetensors%s", "");
+    char err[512];
+    char *json = read_text(cfg, err, sizeof err);
+    if (!json) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return EXIT_RUNTIME;
+    }
+    int rc = vt_model_write_random(c->ctx, json, seed, out);
+    free(json);
+    if (rc) return runtime_error(c);
+    printf("wrote %s\n", out);
+    return 0;
+}
+
+/* ---- forward ---- */
+
+/* Reads tensor `name` of `m` into a new buffer; *ti gets its info. Absent and
+ * optional: returns 0 with *out NULL. */
+static int read_input(cli *c, vt_model *m, const char *file, const char *name, int optional, vt_tensor_info *ti,
+                      float **out) {
+    *out = NULL;
+    if (vt_model_tensor_find(m, name, ti) != VT_OK) {
+        if (optional) return 0;
+        fprintf(stderr, "%s: %s: missing input tensor '%s'\n", prog, file, name);
+        return -1;
+    }
+    size_t n = ti->nbytes / vt_dtype_size(ti->dtype);
+    *out = malloc((n ? n : 1) * sizeof(float));
+    if (!*out || vt_model_tensor_read_f32(c->ctx, m, name, *out, n)) {
+        if (*out) runtime_error(c);
+        else fprintf(stderr, "%s: out of memory\n", prog);
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_forward(cli *c, int argc, char **argv) {
+    const char *pos[2] = {NULL, NULL}, *out = NULL, *device = "cpu";
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
+            if (++i >= argc) return usage_error("forward: %s needs a value", argv[i - 1]);
+            out = argv[i];
+        } else if (!strcmp(argv[i], "--device")) {
+            if (++i >= argc) return usage_error("forward: --device needs a value%s", "");
+            device = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("forward: unknown option '%s'", argv[i]);
+        } else if (np == 2) {
+            return usage_error("forward: unexpected argument '%s'", argv[i]);
+        } else {
+            pos[np++] = argv[i];
+        }
+    }
+    if (np < 2) return usage_error("forward: needs MODEL and IN.safetensors%s", "");
+    if (!out) return usage_error("forward: missing -o OUT.safetensors%s", "");
+    int rc = EXIT_RUNTIME;
+    vt_model *model = NULL, *in = NULL;
+    vt_denoiser *dn = NULL;
+    float *x = NULL, *t = NULL, *yf = NULL, *cond = NULL, *mask = NULL, *o = NULL;
+    int32_t *y = NULL;
+    vt_denoiser_params dp = vt_denoiser_default_params();
+    dp.device = device;
+    if (vt_model_open(c->ctx, pos[0], &model) || vt_denoiser_create(c->ctx, model, &dp, &dn) ||
+        vt_model_open(c->ctx, pos[1], &in)) {
+        runtime_error(c);
+        goto done;
+    }
+    vt_tensor_info xi, ti, yi, ci, mi;
+    if (read_input(c, in, pos[1], "x", 0, &xi, &x) || read_input(c, in, pos[1], "t", 0, &ti, &t) ||
+        read_input(c, in, pos[1], "y", 1, &yi, &yf) || read_input(c, in, pos[1], "cond", 1, &ci, &cond) ||
+        read_input(c, in, pos[1], "cond_mask", 1, &mi, &mask))
+        goto done;
+    vt_denoiser_shape sh = vt_denoiser_get_shape(dn);
+    int video = xi.ndim == 5;
+    if (xi.ndim != 4 && xi.ndim != 5) {
+        fprintf(stderr, "%s: %s: 'x' must be (B, C, H, W) or (B, C, T, H, W)\n", prog, pos[1]);
+        goto done;
+    }
+    int B = (int)xi.shape[0];
+    if (xi.shape[1] != sh.in_channels) {
+        fprintf(stderr, "%s: %s: 'x' has %lld channels, the model takes %d\n", prog, pos[1], (long long)xi.shape[1], sh.in_channels);
+        goto done;
+    }
+    if (ti.ndim != 1 || ti.shape[0] != B) {
+        fprintf(stderr, "%s: %s: 't' must have shape (%d)\n", prog, pos[1], B);
+        goto done;
+    }
+    vt_denoise_input di;
+    memset(&di, 0, sizeof di);
+    di.batch = B;
+    di.frames = video ? (int)xi.shape[2] : 1;
+    di.height = (int)xi.shape[video ? 3 : 2];
+    di.width = (int)xi.shape[video ? 4 : 3];
+    di.x = x;
+    di.t = t;
+    if (yf) {
+        if (yi.ndim != 1 || yi.shape[0] != B) {
+            fprintf(stderr, "%s: %s: 'y' must have shape (%d)\n", prog, pos[1], B);
+            goto done;
+        }
+        y = malloc((size_t)B * sizeof *y);
+        if (!y) goto done;
+        for (int b = 0; b < B; b++) y[b] = (int32_t)yf[b]; /* labels travel as F32: safetensors ints are not read */
+        di.y = y;
+    }
+    if (cond) {
+        if (ci.ndim != 3 || ci.shape[0] != B || ci.shape[2] != sh.cond_dim) {
+            fprintf(stderr, "%s: %s: 'cond' must have shape (%d, L, %d)\n", prog, pos[1], B, sh.cond_dim);
+            goto done;
+        }
+        di.cond = cond;
+        di.cond_len = (int)ci.shape[1];
+        if (mask) {
+            if (mi.ndim != 2 || mi.shape[0] != B || mi.shape[1] != ci.shape[1]) {
+                fprintf(stderr, "%s: %s: 'cond_mask' must have shape (%d, %d)\n", prog, pos[1], B, di.cond_len);
+                goto done;
+            }
+            di.cond_mask = mask;
+        }
+    }
+    size_t n_out = (size_t)B * sh.out_channels * di.frames * di.height * di.width;
+    o = malloc(n_out * sizeof *o);
+    if (!o) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    if (vt_denoiser_forward(dn, &di, o)) {
+        runtime_error(c);
+        goto done;
+    }
+    vt_named_tensor nt;
+    memset(&nt, 0, sizeof nt);
+    nt.name = "out";
+    nt.dtype = VT_DTYPE_F32;
+    nt.ndim = xi.ndim;
+    for (int k = 0; k < xi.ndim; k++) nt.shape[k] = xi.shape[k];
+    nt.shape[1] = sh.out_channels;
+    nt.data = o;
+    if (vt_tensors_save(c->ctx, out, &nt, 1, NULL, 0)) {
+        runtime_error(c);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(x);
+    free(t);
+    free(yf);
+    free(y);
+    free(cond);
+    free(mask);
+    free(o);
+    vt_denoiser_destroy(&dn);
+    vt_model_close(&in);
+    vt_model_close(&model);
+    return rc;
+}
+
+static const command commands[] = {
+    {"version", "print the version and build features",
+     "usage: vitrail version\n\nPrints the version and whether this build has the Vulkan backend.\n",
+     cmd_version},
+    {"devices", "list compute devices (CPU, Vulkan GPUs)",
+     "usage: vitrail devices\n\n"
+     "Lists the CPU (with its BLAS build and thread count) and, in builds with\n"
+     "Vulkan, every Vulkan physical device: its --device name (vulkan:INDEX), type\n"
+     "(discrete-gpu, integrated-gpu, cpu-driver such as lavapipe, ...), largest\n"
+     "device-local memory heap, and driver.\n",
+     cmd_devices},
+    {"info", "describe a model file: config, metadata, tensor table",
+     "usage: vitrail info FILE\n\n"
+     "FILE is a model (safetensors): prints its config (the \"config\" entry of\n"
+     "__metadata__), the other metadata, and a table of tensors (name, dtype,\n"
+     "shape). The whole header is validated first: a malformed file is refused\n"
+     "with one line naming the problem, and exit code 1.\n",
+     cmd_info},
+    {"create-model", "write a DiT model with random weights from a config",
+     "usage: vitrail create-model CONFIG.json -o OUT.safetensors [--seed N]\n\n"
+     "Writes a model whose config is CONFIG.json (keys in docs/model-format.md) and\n"
+     "whose weights are seeded random F16 values: for benchmarks, tests and trying\n"
+     "an architecture. assets/configs/ holds examples. The file is written to a\n"
+     "temporary name and renamed when complete.\n",
+     cmd_create_model},
+    {"forward", "run one denoiser forward on tensors from a file",
+     "usage: vitrail forward MODEL IN.safetensors -o OUT.safetensors [--device cpu]\n\n"
+     "Runs one DiT forward. IN holds 'x' (B, C, H, W) or (B, C, T, H, W), 't' (B)\n"
+     "(the DDPM step, or t * timestep_scale for velocity models), and as the model\n"
+     "needs: 'y' (B) class labels stored as F32, 'cond' (B, L, cond_dim), and\n"
+     "'cond_mask' (B, L) with 1 for present tokens. OUT receives 'out'\n"
+     "(B, C_out, [T,] H, W) in F32. This is how the engine is checked against\n"
+     "another implementation (tools/reference/).\n",
+     cmd_forward},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *f) {
+    fprintf(f,
+            "usage: vitrail [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
+            "vitrail %s: diffusion-transformer image and video generation on CPU\n"
+            "(OpenBLAS) and GPU (Vulkan).\n\nCommands:\n",
+            vt_version());
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\nGlobal options:\n"
+            "  --threads N   CPU worker threads (default: online cores)\n"
+            "  -v, --verbose debug logging on stderr\n"
+            "  -h, --help    this help; 'vitrail COMMAND --help' for a command\n\n"
+            "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv) {
+    cli c = {0};
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (is_help(argv[i])) {
+            print_help(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("vitrail %s\n", vt_version());
+            return 0;
+        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            c.verbose = 1;
+        } else if (strcmp(argv[i], "--threads") == 0) {
+            if (i + 1 >= argc) return usage_error("--threads needs a value%s", "");
+            if (parse_int(argv[++i], 1, 1024, &c.n_threads))
+                return usage_error("--threads: '%s' is not an integer in 1..1024", argv[i]);
+        } else {
+            return usage_error("unknown option '%s'", argv[i]);
+        }
+    }
+    if (i >= argc) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    const command *cmd = NULL;
+    for (size_t k = 0; k < N_COMMANDS; k++)
+        if (strcmp(argv[i], commands[k].name) == 0) cmd = &commands[k];
+    if (!cmd) return usage_error("unknown command '%s'", argv[i]);
+    for (int k = i + 1; k < argc; k++) {
+        if (strcmp(argv[k], "--") == 0) break;
+        if (is_help(argv[k])) {
+            fputs(cmd->usage, stdout);
+            return 0;
+        }
+    }
+    vt_context_params p = vt_context_default_params();
+    p.n_threads = c.n_threads;
+    p.log = log_stderr;
+    p.log_min = c.verbose ? VT_LOG_DEBUG : VT_LOG_WARN;
+    c.ctx = vt_context_create(&p);
+    if (!c.ctx) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return EXIT_RUNTIME;
+    }
+    int rc = cmd->run(&c, argc - i, argv + i);
+    vt_context_destroy(&c.ctx);
+    return rc;
+}
