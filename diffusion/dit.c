@@ -91,7 +91,7 @@ static int add(specs *s, const char *name, int ndim, int64_t d0, int64_t d1, int
     }
     spec *e = &s->v[s->n++];
     memset(e, 0, sizeof *e);
-    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->name, sizeof e->name, "%.95s", name);
     e->ndim = ndim;
     e->shape[0] = d0;
     e->shape[1] = d1;
@@ -102,12 +102,12 @@ static int add(specs *s, const char *name, int ndim, int64_t d0, int64_t d1, int
 }
 
 static int add_linear(specs *s, const char *prefix, int out, int in, linear_w *lw) {
-    char name[96];
+    char name[128];
     lw->out = out;
     lw->in = in;
-    snprintf(name, sizeof name, "%s.weight", prefix);
+    snprintf(name, sizeof name, "%.80s.weight", prefix);
     if (add(s, name, 2, out, in, 0, 0, &lw->w)) return -1;
-    snprintf(name, sizeof name, "%s.bias", prefix);
+    snprintf(name, sizeof name, "%.80s.bias", prefix);
     return add(s, name, 1, out, 0, 0, 0, &lw->b);
 }
 
