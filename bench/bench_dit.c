@@ -144,8 +144,11 @@ static void bench(vt_context *ctx, const char *label, int D, int depth, int head
     double flops = lin_flops + attn_flops;
     /* The peer: raw sgemm at this model's dominant shapes (M = tokens), weighted
      * by their FLOP share: qkv (3D), proj (D), fc1 (4D), fc2 (K = 4D). */
+    /* The peer runs with OpenBLAS's own threads, as a user calling it would. */
+    openblas_set_num_threads(vt_context_threads(ctx));
     double g_qkv = raw_gemm(N * B, 3 * D, D, 0.3), g_proj = raw_gemm(N * B, D, D, 0.3);
     double g_fc1 = raw_gemm(N * B, 4 * D, D, 0.3), g_fc2 = raw_gemm(N * B, D, 4 * D, 0.3);
+    openblas_set_num_threads(1);
     double w_sum = 3 + 1 + 4 + 4;
     double peer = w_sum / (3 / g_qkv + 1 / g_proj + 4 / g_fc1 + 4 / g_fc2);
     double gf = flops / best * 1e-9;

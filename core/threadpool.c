@@ -1,6 +1,10 @@
-/* A fixed pthread pool for parallel-for: workers sleep on a condition variable
- * between jobs; the caller takes the first chunk itself. */
+/* A fixed pthread pool for parallel-for: workers spin briefly on the job
+ * counter (a DiT step issues hundreds of sub-millisecond ops, and a condition
+ * variable wake-up costs tens of microseconds), then sleep on a condition
+ * variable; the caller takes the first chunk itself. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -11,9 +15,10 @@ struct vt_pool {
     pthread_t *threads;       /* (n - 1) workers */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    uint64_t generation;      /* bumped per job so workers see each job once */
-    int pending;              /* workers still running the current job */
-    int quit;
+    _Atomic uint64_t generation; /* bumped per job so workers see each job once */
+    _Atomic int pending;         /* workers still running the current job */
+    int sleepers;                /* workers waiting on `wake` (under mu) */
+    _Atomic int quit;
     /* the current job */
     vt_pool_fn fn;
     void *arg;
@@ -28,23 +33,36 @@ static void run_chunk(vt_pool *p, int tid) {
     if (b < e) p->fn(p->arg, b, e, tid);
 }
 
+#define SPIN_ITERS 20000 /* ~50-100 µs of polling before sleeping */
+
 static void *worker(void *varg) {
     worker_arg *wa = varg;
     vt_pool *p = wa->p;
     int tid = wa->tid;
     free(wa);
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
+        int spins = 0;
+        while (atomic_load_explicit(&p->generation, memory_order_acquire) == seen && spins < SPIN_ITERS) spins++;
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&p->mu);
+            p->sleepers++;
+            while (!p->quit && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->mu);
+            p->sleepers--;
+            int quit = p->quit;
+            pthread_mutex_unlock(&p->mu);
+            if (quit) break;
+        }
         if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         run_chunk(p, tid);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            /* the caller may be asleep on `done` */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -86,6 +104,7 @@ void vt_pool_destroy(vt_pool **pp) {
     vt_pool *p = *pp;
     pthread_mutex_lock(&p->mu);
     p->quit = 1;
+    atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i - 1], NULL);
@@ -109,20 +128,24 @@ void vt_pool_for(vt_pool *p, int64_t n, int64_t grain, vt_pool_fn fn, void *arg)
         fn(arg, 0, n, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->arg = arg;
     p->n_items = n;
     p->chunk = (n + use - 1) / use;
     /* Workers whose chunk is empty still check in, so pending counts them all. */
-    p->pending = p->n - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
+    atomic_store(&p->pending, p->n - 1);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    if (p->sleepers) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     run_chunk(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0 && spins < SPIN_ITERS; spins++) {
+    }
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 int vt_online_cores(void) {

@@ -1,19 +1,21 @@
 /* The attention family on the CPU: softmax(q·kᵀ·scale)·v over the keys each
  * query may see (DESIGN §4). Every pattern runs through one tiled engine with an
  * online softmax (FlashAttention's recurrence), so no N×N matrix is ever formed:
- * a tile of nearby queries, the union of their allowed keys in chunks, one sgemm
- * for the scores and one for P·V, and a per-pair window test for the keys a
- * query must not see. */
+ * a tile of up to 16 nearby queries, the union of their allowed keys in chunks,
+ * and a window test for the keys a query must not see.
+ *
+ * The tile is held transposed — 16 queries across one SIMD vector — so that the
+ * scores of one key for the whole tile, the per-query softmax statistics and the
+ * output update are all 16-wide vector operations, and key and value rows are
+ * read in place (no gather, no lock-taking BLAS call per tile). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "cpu_ops.h"
 
-#define TQ_MAX 64  /* queries per tile */
-#define TK_MAX 256 /* keys per chunk: S is TQ_MAX × TK_MAX floats = 64 KiB */
+#define TQ 16      /* queries per tile: one vector of 16 floats */
+#define TK_MAX 256 /* keys per chunk: scores are TK_MAX × TQ floats = 16 KiB */
 
 /* How one axis of the (T, H, W) grid restricts keys. Positions are split into
  * `dil` residue classes; within a class (the "sub-axis", index j = i / dil),
@@ -66,15 +68,14 @@ typedef struct attn_plan {
 } attn_plan;
 
 typedef struct scratch {
-    float *q;      /* (TQ_MAX, d) scaled queries */
-    float *k, *v;  /* (TK_MAX, d) gathered keys and values */
-    float *s;      /* (TQ_MAX, TK_MAX) scores, then probabilities */
-    float *o;      /* (TQ_MAX, d) unnormalised output */
-    float *m, *l;  /* (TQ_MAX) running max and sum */
-    int *qi;       /* (TQ_MAX) query token indices */
-    int *qwin;     /* (TQ_MAX, 6) query windows [s, e) per axis */
-    int *kc;       /* (TK_MAX, 3) key sub-axis coordinates */
-    int *ki;       /* (TK_MAX) key token indices */
+    float *qt;       /* (d, TQ) scaled queries, transposed; padding lanes are 0 */
+    float *ot;       /* (d, TQ) unnormalised output, transposed */
+    float *st;       /* (TK_MAX, TQ) scores, then probabilities, key-major */
+    float m[TQ], l[TQ];          /* running max and sum per query */
+    int qi[TQ];                  /* query token indices */
+    int wlo[3][TQ], whi[3][TQ];  /* each query's window [lo, hi) per axis, sub-axis units */
+    const float **kp, **vp;      /* (TK_MAX) key and value rows of the chunk */
+    int *kc;                     /* (TK_MAX, 3) key sub-axis coordinates */
 } scratch;
 
 static const float *qrow(const vt_attn_args *a, int b, int n, int h) {
@@ -90,83 +91,144 @@ static float *orow(const vt_attn_args *a, int b, int n, int h) {
     return (float *)a->out->data + a->off_o + ((size_t)b * a->Nq + n) * a->ld_o + (size_t)h * a->head_dim;
 }
 
-/* Loads nq queries (scaled) and resets the running statistics. */
+/* Loads nq ≤ TQ queries, scaled and transposed, and resets the statistics. */
 static void begin_tile(const attn_plan *P, scratch *S, int b, int h, int nq) {
     const vt_attn_args *a = P->a;
     const int d = a->head_dim;
+    memset(S->qt, 0, (size_t)d * TQ * sizeof(float));
+    memset(S->ot, 0, (size_t)d * TQ * sizeof(float));
     for (int i = 0; i < nq; i++) {
         const float *src = qrow(a, b, S->qi[i], h);
-        for (int c = 0; c < d; c++) S->q[i * d + c] = src[c] * P->scale;
+        for (int c = 0; c < d; c++) S->qt[c * TQ + i] = src[c] * P->scale;
+    }
+    for (int i = 0; i < TQ; i++) {
         S->m[i] = -INFINITY;
         S->l[i] = 0.0f;
     }
-    memset(S->o, 0, (size_t)nq * d * sizeof(float));
 }
 
-/* One chunk of nk keys: s = q·kᵀ (masked entries already -inf after `mask`),
- * then the online-softmax update of m, l and o. k and v rows are at kp/vp with
- * row strides ldk/ldv. */
-/* Below this many multiply-adds a GEMM call costs more than its arithmetic
- * (axial lines of 8 frames, 2×2 blocks): plain loops instead. */
-#define SMALL_MACS 16384
+/* A tile's 16 queries as one GCC vector: AVX-512 zmm, two AVX2 ymm, or four
+ * SSE xmm, whichever the clone targets. Loads and stores go through memcpy, which
+ * compiles to unaligned vector moves. */
+typedef float v16 __attribute__((vector_size(TQ * sizeof(float))));
+#define LD(v, p) memcpy(&(v), (p), sizeof(v16))
+#define ST(p, v) memcpy((p), &(v), sizeof(v16))
 
-static void chunk_scores(int nq, int nk, int d, const float *q, const float *kp, size_t ldk, float *s) {
-    if ((long)nq * nk * d >= SMALL_MACS) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, d, 1.0f, q, d, kp, (int)ldk, 0.0f, s, TK_MAX);
-        return;
-    }
-    for (int i = 0; i < nq; i++)
-        for (int j = 0; j < nk; j++) {
-            const float *a = q + (size_t)i * d, *b = kp + (size_t)j * ldk;
-            float acc[4] = {0, 0, 0, 0};
-            int c = 0;
-            for (; c + 4 <= d; c += 4) {
-                acc[0] += a[c] * b[c];
-                acc[1] += a[c + 1] * b[c + 1];
-                acc[2] += a[c + 2] * b[c + 2];
-                acc[3] += a[c + 3] * b[c + 3];
-            }
-            for (; c < d; c++) acc[0] += a[c] * b[c];
-            s[(size_t)i * TK_MAX + j] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+/* st[j][·] = Σ_c k_j[c] · qt[c][·] for the chunk's nk keys, 8 keys at a time
+ * (8 accumulators keep the FMA pipes busy; the query vector is loaded once per c). */
+VT_CLONES static void scores(scratch *S, int nk, int d) {
+    const float *qt = S->qt;
+    int j = 0;
+    for (; j + 8 <= nk; j += 8) {
+        const float *const *k = S->kp + j;
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        for (int c = 0; c < d; c++) {
+            v16 q;
+            LD(q, qt + c * TQ);
+            a0 += k[0][c] * q;
+            a1 += k[1][c] * q;
+            a2 += k[2][c] * q;
+            a3 += k[3][c] * q;
+            a4 += k[4][c] * q;
+            a5 += k[5][c] * q;
+            a6 += k[6][c] * q;
+            a7 += k[7][c] * q;
         }
+        float *o = S->st + (size_t)j * TQ;
+        ST(o, a0);
+        ST(o + TQ, a1);
+        ST(o + 2 * TQ, a2);
+        ST(o + 3 * TQ, a3);
+        ST(o + 4 * TQ, a4);
+        ST(o + 5 * TQ, a5);
+        ST(o + 6 * TQ, a6);
+        ST(o + 7 * TQ, a7);
+    }
+    for (; j < nk; j++) {
+        const float *k0 = S->kp[j];
+        v16 a0 = {0};
+        for (int c = 0; c < d; c++) {
+            v16 q;
+            LD(q, qt + c * TQ);
+            a0 += k0[c] * q;
+        }
+        ST(S->st + (size_t)j * TQ, a0);
+    }
 }
 
-static void chunk_update(scratch *S, int nq, int nk, int d, const float *vp, size_t ldv) {
-    for (int i = 0; i < nq; i++) {
-        float *row = S->s + (size_t)i * TK_MAX;
-        float mx = S->m[i];
-        for (int j = 0; j < nk; j++) mx = row[j] > mx ? row[j] : mx;
-        if (mx == -INFINITY) {
-            /* nothing visible yet in this row: contributes nothing */
-            for (int j = 0; j < nk; j++) row[j] = 0.0f;
-            continue;
-        }
-        float corr = S->m[i] == -INFINITY ? 0.0f : expf(S->m[i] - mx);
-        float sum = 0.0f;
-        for (int j = 0; j < nk; j++) {
-            float p = row[j] == -INFINITY ? 0.0f : expf(row[j] - mx);
-            row[j] = p;
-            sum += p;
-        }
-        S->l[i] = S->l[i] * corr + sum;
-        S->m[i] = mx;
-        if (corr != 1.0f) {
-            float *o = S->o + (size_t)i * d;
-            for (int c = 0; c < d; c++) o[c] *= corr;
+/* -inf where a key lies outside a query's window (windowed patterns). */
+VT_CLONES static void mask_windows(scratch *S, int nk) {
+    for (int j = 0; j < nk; j++) {
+        const int *kc = S->kc + j * 3;
+        float *row = S->st + (size_t)j * TQ;
+        for (int i = 0; i < TQ; i++) {
+            int out = (kc[0] < S->wlo[0][i]) | (kc[0] >= S->whi[0][i]) | (kc[1] < S->wlo[1][i]) |
+                      (kc[1] >= S->whi[1][i]) | (kc[2] < S->wlo[2][i]) | (kc[2] >= S->whi[2][i]);
+            row[i] = out ? -INFINITY : row[i];
         }
     }
-    if ((long)nq * nk * d >= SMALL_MACS) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, d, nk, 1.0f, S->s, TK_MAX, vp, (int)ldv, 1.0f, S->o, d);
-        return;
+}
+
+/* The online-softmax update: new running max, rescale of the old sum and
+ * output by exp(m_old − m_new), probabilities, and ot += vᵀ·p. */
+VT_CLONES static void update(scratch *S, int nk, int d) {
+    float mx[TQ], corr[TQ], sh[TQ], sum[TQ] = {0};
+    for (int i = 0; i < TQ; i++) mx[i] = S->m[i];
+    for (int j = 0; j < nk; j++) {
+        const float *row = S->st + (size_t)j * TQ;
+        for (int i = 0; i < TQ; i++) mx[i] = row[i] > mx[i] ? row[i] : mx[i];
     }
-    for (int i = 0; i < nq; i++) {
-        float *o = S->o + (size_t)i * d;
-        const float *p = S->s + (size_t)i * TK_MAX;
-        for (int j = 0; j < nk; j++) {
-            if (p[j] == 0.0f) continue;
-            const float *v = vp + (size_t)j * ldv;
-            for (int c = 0; c < d; c++) o[c] += p[j] * v[c];
+    for (int i = 0; i < TQ; i++) {
+        /* a query with nothing visible so far keeps m = -inf and p = 0 */
+        sh[i] = mx[i] == -INFINITY ? 0.0f : mx[i];
+        corr[i] = vt_exp_lane(S->m[i] - sh[i]);
+    }
+    for (int j = 0; j < nk; j++) {
+        float *row = S->st + (size_t)j * TQ;
+        for (int i = 0; i < TQ; i++) {
+            row[i] = vt_exp_lane(row[i] - sh[i]);
+            sum[i] += row[i];
         }
+    }
+    for (int i = 0; i < TQ; i++) {
+        S->l[i] = S->l[i] * corr[i] + sum[i];
+        S->m[i] = mx[i];
+    }
+    /* ot[c][·] = corr ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·], four channels at a time */
+    v16 cv;
+    LD(cv, corr);
+    int c = 0;
+    for (; c + 8 <= d; c += 8) {
+        v16 o[8];
+        for (int u = 0; u < 8; u++) {
+            LD(o[u], S->ot + (c + u) * TQ);
+            o[u] *= cv;
+        }
+        for (int j = 0; j < nk; j++) {
+            const float *v = S->vp[j] + c;
+            v16 p;
+            LD(p, S->st + (size_t)j * TQ);
+            o[0] += v[0] * p;
+            o[1] += v[1] * p;
+            o[2] += v[2] * p;
+            o[3] += v[3] * p;
+            o[4] += v[4] * p;
+            o[5] += v[5] * p;
+            o[6] += v[6] * p;
+            o[7] += v[7] * p;
+        }
+        for (int u = 0; u < 8; u++) ST(S->ot + (c + u) * TQ, o[u]);
+    }
+    for (; c < d; c++) {
+        v16 o;
+        LD(o, S->ot + c * TQ);
+        o *= cv;
+        for (int j = 0; j < nk; j++) {
+            v16 p;
+            LD(p, S->st + (size_t)j * TQ);
+            o += S->vp[j][c] * p;
+        }
+        ST(S->ot + c * TQ, o);
     }
 }
 
@@ -177,7 +239,7 @@ static void end_tile(const attn_plan *P, scratch *S, int b, int h, int nq) {
     for (int i = 0; i < nq; i++) {
         float *dst = orow(a, b, S->qi[i], h);
         float inv = S->l[i] > 0.0f ? 1.0f / S->l[i] : 0.0f;
-        for (int c = 0; c < d; c++) dst[c] = S->o[(size_t)i * d + c] * inv;
+        for (int c = 0; c < d; c++) dst[c] = S->ot[c * TQ + i] * inv;
     }
 }
 
@@ -185,20 +247,23 @@ static void end_tile(const attn_plan *P, scratch *S, int b, int h, int nq) {
 
 static void run_contiguous(const attn_plan *P, scratch *S, int64_t item) {
     const vt_attn_args *a = P->a;
-    const int d = a->head_dim, tiles = (a->Nq + TQ_MAX - 1) / TQ_MAX;
+    const int d = a->head_dim, tiles = (a->Nq + TQ - 1) / TQ;
     const int b = (int)(item / ((int64_t)a->heads * tiles)), h = (int)(item / tiles % a->heads), t = (int)(item % tiles);
-    const int q0 = t * TQ_MAX, nq = a->Nq - q0 < TQ_MAX ? a->Nq - q0 : TQ_MAX;
+    const int q0 = t * TQ, nq = a->Nq - q0 < TQ ? a->Nq - q0 : TQ;
     for (int i = 0; i < nq; i++) S->qi[i] = q0 + i;
     begin_tile(P, S, b, h, nq);
     const float *mask = a->key_mask ? (const float *)a->key_mask->data + (size_t)b * a->Nk : NULL;
     for (int k0 = 0; k0 < a->Nk; k0 += TK_MAX) {
-        int nk = a->Nk - k0 < TK_MAX ? a->Nk - k0 : TK_MAX;
-        chunk_scores(nq, nk, d, S->q, krow(a, b, k0, h), a->ld_k, S->s);
-        if (mask)
-            for (int j = 0; j < nk; j++)
-                if (mask[k0 + j] == 0.0f)
-                    for (int i = 0; i < nq; i++) S->s[(size_t)i * TK_MAX + j] = -INFINITY;
-        chunk_update(S, nq, nk, d, vrow(a, b, k0, h), a->ld_v);
+        int nk = 0;
+        for (int j = k0; j < a->Nk && j < k0 + TK_MAX; j++) {
+            if (mask && mask[j] == 0.0f) continue; /* padding keys are simply left out */
+            S->kp[nk] = krow(a, b, j, h);
+            S->vp[nk] = vrow(a, b, j, h);
+            nk++;
+        }
+        if (nk == 0) continue;
+        scores(S, nk, d);
+        update(S, nk, d);
     }
     end_tile(P, S, b, h, nq);
 }
@@ -271,10 +336,12 @@ static void run_windowed(const attn_plan *P, scratch *S, int64_t item) {
                 int pos[3];
                 for (int ax = 0; ax < 3; ax++) {
                     pos[ax] = g.r[ax] + j[ax] * P->ax[ax].dil;
-                    window(&P->ax[ax], g.Lr[ax], j[ax], &S->qwin[nq * 6 + 2 * ax], &S->qwin[nq * 6 + 2 * ax + 1]);
+                    window(&P->ax[ax], g.Lr[ax], j[ax], &S->wlo[ax][nq], &S->whi[ax][nq]);
                 }
                 S->qi[nq++] = (pos[0] * H + pos[1]) * W + pos[2];
             }
+    for (int i = nq; i < TQ; i++)
+        for (int ax = 0; ax < 3; ax++) S->wlo[ax][i] = S->whi[ax][i] = 0; /* padding lanes see nothing */
     begin_tile(P, S, b, h, nq);
     const int64_t nkeys = (int64_t)g.nu[0] * g.nu[1] * g.nu[2];
     for (int64_t k0 = 0; k0 < nkeys; k0 += TK_MAX) {
@@ -291,20 +358,12 @@ static void run_windowed(const attn_plan *P, scratch *S, int64_t item) {
                 pos[ax] = g.r[ax] + (g.u0[ax] + u[ax]) * P->ax[ax].dil;
             }
             int n = (pos[0] * H + pos[1]) * W + pos[2];
-            memcpy(S->k + (size_t)c * d, krow(a, b, n, h), (size_t)d * sizeof(float));
-            memcpy(S->v + (size_t)c * d, vrow(a, b, n, h), (size_t)d * sizeof(float));
+            S->kp[c] = krow(a, b, n, h);
+            S->vp[c] = vrow(a, b, n, h);
         }
-        chunk_scores(nq, nk, d, S->q, S->k, (size_t)d, S->s);
-        for (int i = 0; i < nq; i++) {
-            const int *w = S->qwin + i * 6;
-            float *row = S->s + (size_t)i * TK_MAX;
-            for (int c = 0; c < nk; c++) {
-                const int *kc = S->kc + c * 3;
-                if (kc[0] < w[0] || kc[0] >= w[1] || kc[1] < w[2] || kc[1] >= w[3] || kc[2] < w[4] || kc[2] >= w[5])
-                    row[c] = -INFINITY;
-            }
-        }
-        chunk_update(S, nq, nk, d, S->v, (size_t)d);
+        scores(S, nk, d);
+        mask_windows(S, nk);
+        update(S, nk, d);
     }
     end_tile(P, S, b, h, nq);
 }
@@ -377,7 +436,7 @@ static int setup_axes(vt_backend *be, attn_plan *P) {
      * t + k − 1 keys for k useful ones, so t ≈ 2(k − 1)/3 keeps that waste under
      * 40% while the GEMMs stay large enough; an axis on which each query sees
      * only itself gets tile 1 (a wider tile would compute keys nobody sees). */
-    int budget = TQ_MAX;
+    int budget = TQ;
     for (int ax = 2; ax >= 0; ax--) {
         const axis_rule *R = &P->ax[ax];
         int t;
@@ -435,7 +494,7 @@ int vt_cpu_attention(vt_backend *be, const vt_attn_args *a) {
         if (a->desc.kind == VT_ATTN_FULL && a->Nq != a->Nk)
             return vt_error(be->ctx, VT_E_SHAPE, "attention: full self-attention needs Nq == Nk (%d, %d)", a->Nq, a->Nk);
         P.contiguous = 1;
-        P.n_items = (int64_t)a->B * a->heads * ((a->Nq + TQ_MAX - 1) / TQ_MAX);
+        P.n_items = (int64_t)a->B * a->heads * ((a->Nq + TQ - 1) / TQ);
     } else {
         const int *g = a->desc.grid;
         if (g[0] < 1 || g[1] < 1 || g[2] < 1 || (int64_t)g[0] * g[1] * g[2] != a->Nq || a->Nq != a->Nk)
@@ -449,43 +508,31 @@ int vt_cpu_attention(vt_backend *be, const vt_attn_args *a) {
 
     vt_pool *pool = vt_context_pool(be->ctx);
     int nt = vt_pool_threads(pool);
+    size_t bytes = vt_cpu_attention_scratch_bytes(nt, a->head_dim);
+    char *mem = malloc(bytes);
+    if (!mem) return vt_error(be->ctx, VT_E_NOMEM, "attention: out of memory for %d threads' scratch (%zu bytes)", nt, bytes);
+    scratch *S = (scratch *)mem;
+    char *p = mem + (size_t)nt * sizeof(scratch);
     const size_t d = (size_t)a->head_dim;
-    scratch *S = calloc((size_t)nt, sizeof *S);
-    size_t per = TQ_MAX * d * 2 + TK_MAX * d * 2 + (size_t)TQ_MAX * TK_MAX + 2 * TQ_MAX;
-    float *mem = S ? malloc((size_t)nt * per * sizeof(float)) : NULL;
-    int *imem = S ? malloc((size_t)nt * (TQ_MAX * 7 + TK_MAX * 4) * sizeof(int)) : NULL;
-    if (!S || !mem || !imem) {
-        free(S), free(mem), free(imem);
-        return vt_error(be->ctx, VT_E_NOMEM, "attention: out of memory for %d threads' scratch", nt);
-    }
     for (int t = 0; t < nt; t++) {
-        float *f = mem + (size_t)t * per;
-        int *im = imem + (size_t)t * (TQ_MAX * 7 + TK_MAX * 4);
-        S[t].q = f, f += TQ_MAX * d;
-        S[t].o = f, f += TQ_MAX * d;
-        S[t].k = f, f += TK_MAX * d;
-        S[t].v = f, f += TK_MAX * d;
-        S[t].s = f, f += (size_t)TQ_MAX * TK_MAX;
-        S[t].m = f, f += TQ_MAX;
-        S[t].l = f;
-        S[t].qi = im, im += TQ_MAX;
-        S[t].qwin = im, im += TQ_MAX * 6;
-        S[t].kc = im, im += TK_MAX * 3;
-        S[t].ki = im;
+        S[t].qt = (float *)p, p += d * TQ * sizeof(float);
+        S[t].ot = (float *)p, p += d * TQ * sizeof(float);
+        S[t].st = (float *)p, p += (size_t)TK_MAX * TQ * sizeof(float);
+        S[t].kp = (const float **)p, p += TK_MAX * sizeof(float *);
+        S[t].vp = (const float **)p, p += TK_MAX * sizeof(float *);
+        S[t].kc = (int *)p, p += TK_MAX * 3 * sizeof(int);
     }
-    /* The tiles are small GEMMs run from our own threads: OpenBLAS must not
-     * start its threads inside them, so it runs single-threaded meanwhile. */
-    int blas_threads = openblas_get_num_threads();
-    if (nt > 1) openblas_set_num_threads(1);
     job J = {&P, S};
     vt_pool_for(pool, P.n_items, 1, run_items, &J);
-    if (nt > 1) openblas_set_num_threads(blas_threads);
-    free(S), free(mem), free(imem);
+    free(mem);
     return VT_OK;
 }
 
 size_t vt_cpu_attention_scratch_bytes(int n_threads, int head_dim) {
+    /* per thread: qt and ot (d × 16), the score block (256 × 16), key/value row
+     * pointers and key coordinates: independent of the sequence length */
     size_t d = (size_t)head_dim;
-    size_t per = TQ_MAX * d * 2 + TK_MAX * d * 2 + (size_t)TQ_MAX * TK_MAX + 2 * TQ_MAX;
-    return (size_t)n_threads * (per * sizeof(float) + (TQ_MAX * 7 + TK_MAX * 4) * sizeof(int));
+    size_t per = sizeof(scratch) + 2 * d * TQ * sizeof(float) + (size_t)TK_MAX * TQ * sizeof(float) +
+                 2 * TK_MAX * sizeof(float *) + TK_MAX * 3 * sizeof(int);
+    return (size_t)n_threads * per + 64;
 }

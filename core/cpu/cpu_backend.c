@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "cpu_ops.h"
 
 static void cpu_destroy(vt_backend *be) { free(be); }
@@ -68,6 +70,10 @@ static const struct vt_backend_iface cpu_iface = {
 vt_backend *vt_backend_cpu_create(vt_context *ctx) {
     vt_backend *be = calloc(1, sizeof *be);
     if (!be) return NULL;
+    /* The backend splits every op over the context's pool, GEMMs included.
+     * OpenBLAS's own threads busy-wait after each call; left running they would
+     * compete with the pool on every core, so OpenBLAS runs single-threaded. */
+    openblas_set_num_threads(1);
     be->iface = &cpu_iface;
     be->ctx = ctx;
     return be;

@@ -7,6 +7,35 @@
 #include "context.h"
 #include "threadpool.h"
 
+#include <stdint.h>
+#include <string.h>
+
+/* Hot loops are compiled once per ISA and picked at load time (GCC ifunc), so
+ * one portable binary uses AVX-512 or AVX2 where the CPU has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VT_CLONES
+#endif
+
+/* exp(x) for one lane, written to vectorise: x = n·ln2 + r, |r| ≤ ln2/2, e^r by
+ * its degree-6 Taylor polynomial (< 2e-8 relative on that range), 2^n built in
+ * the exponent bits. Inputs below -87 (and -inf) give exactly 0. */
+static inline float vt_exp_lane(float x) {
+    const float lo = -87.0f, hi = 88.0f;
+    float xc = x < lo ? lo : (x > hi ? hi : x);
+    /* round-to-nearest of x·log2(e) by the 1.5·2^23 trick: no libm call */
+    float t = xc * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = xc - n * 0.693359375f;  /* ln2 split into a short head ... */
+    r = r - n * -2.12194440e-4f;       /* ... and its tail, so r keeps its low bits */
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return x < lo ? 0.0f : p * scale;
+}
+
 int vt_cpu_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, vt_act act);
 int vt_cpu_matmul_batched(vt_backend *be, vt_tensor *c, const vt_tensor *a, int trans_a, const vt_tensor *b, int trans_b,
                           float alpha);
@@ -29,6 +58,14 @@ size_t vt_cpu_attention_scratch_bytes(int n_threads, int head_dim);
 
 /* Every CPU op takes F32 tensors with host data; returns 0 or the error. */
 int vt_cpu_check_f32(vt_backend *be, const char *op, const char *what, const vt_tensor *t);
+/* v[i] = exp(v[i]), vectorised; inputs below -87 (and -inf) give 0. */
+void vt_cpu_exp_inplace(float *v, size_t n);
+/* C (M×N) = A (M×K)·B (K×N) (+ C when accumulate), row-major; lock-free, for the
+ * attention tiles run from several threads at once. */
+void vt_cpu_gemm_nn(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+                    int accumulate);
+float vt_cpu_max(const float *v, size_t n); /* -inf for n = 0 */
+float vt_cpu_sum(const float *v, size_t n);
 /* Applies an activation in place to n floats. */
 void vt_cpu_act_inplace(float *v, size_t n, vt_act act);
 
