@@ -1,0 +1,126 @@
+/* Check suite for the JSON parser: every value type, escapes and surrogate
+ * pairs, int64 edges, and a list of invalid documents refused with a reason. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static vt_json *parse(const char *s) {
+    char err[128];
+    return vt_json_parse(s, strlen(s), err, sizeof err);
+}
+
+START_TEST(values) {
+    vt_json *v = parse(" {\"a\": [1, -2.5e3, true, false, null, \"x\"], \"b\": {\"c\": {}}, \"d\": []} ");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->type, VT_JSON_OBJECT);
+    ck_assert_uint_eq(v->len, 3);
+    const vt_json *a = vt_json_get(v, "a");
+    ck_assert_int_eq(a->type, VT_JSON_ARRAY);
+    ck_assert_uint_eq(a->len, 6);
+    ck_assert(a->items[0].is_int && a->items[0].integer == 1);
+    ck_assert(!a->items[1].is_int && a->items[1].number == -2500.0);
+    ck_assert(a->items[2].type == VT_JSON_BOOL && a->items[2].boolean);
+    ck_assert(a->items[3].type == VT_JSON_BOOL && !a->items[3].boolean);
+    ck_assert_int_eq(a->items[4].type, VT_JSON_NULL);
+    ck_assert_str_eq(a->items[5].str, "x");
+    ck_assert_int_eq(vt_json_get(vt_json_get(v, "b"), "c")->type, VT_JSON_OBJECT);
+    ck_assert_uint_eq(vt_json_get(v, "d")->len, 0);
+    ck_assert_ptr_null(vt_json_get(v, "zz"));
+    ck_assert_int_eq(vt_json_get_int(v, "zz", 42), 42);
+    ck_assert_str_eq(v->keys[1], "b"); /* file order kept */
+    vt_json_free(v);
+}
+END_TEST
+
+START_TEST(strings_and_escapes) {
+    vt_json *v = parse("\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"");
+    ck_assert_ptr_nonnull(v);
+    const char want[] = "a\"b\\c/d\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    ck_assert_uint_eq(v->len, sizeof want - 1);
+    ck_assert_int_eq(memcmp(v->str, want, sizeof want - 1), 0);
+    vt_json_free(v);
+    /* raw UTF-8 passes through as bytes */
+    v = parse("\"caf\xc3\xa9\"");
+    ck_assert_str_eq(v->str, "caf\xc3\xa9");
+    vt_json_free(v);
+    /* an escaped NUL stays in the string and its length */
+    v = parse("\"a\\u0000b\"");
+    ck_assert_uint_eq(v->len, 3);
+    vt_json_free(v);
+}
+END_TEST
+
+START_TEST(numbers) {
+    struct { const char *s; int is_int; int64_t i; double d; } ok[] = {
+        {"0", 1, 0, 0}, {"-0", 1, 0, 0}, {"9223372036854775807", 1, INT64_MAX, 0},
+        {"-9223372036854775808", 1, INT64_MIN, 0}, {"9223372036854775808", 0, 0, 9223372036854775808.0},
+        {"1.5", 0, 0, 1.5}, {"1e2", 0, 0, 100}, {"1E-2", 0, 0, 0.01}, {"-12.25e+1", 0, 0, -122.5},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        vt_json *v = parse(ok[i].s);
+        ck_assert_msg(v != NULL, "%s", ok[i].s);
+        ck_assert_int_eq(v->type, VT_JSON_NUMBER);
+        ck_assert_int_eq(v->is_int, ok[i].is_int);
+        if (ok[i].is_int) ck_assert(v->integer == ok[i].i);
+        else ck_assert(v->number == ok[i].d);
+        vt_json_free(v);
+    }
+}
+END_TEST
+
+START_TEST(invalid_documents) {
+    const char *bad[] = {
+        "", " ", "{", "}", "[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":}", "{a:1}", "{\"a\":1,}", "01", "1.", ".5", "+1",
+        "1e", "--1", "NaN", "Infinity", "tru", "nul", "\"abc", "\"a\\x\"", "\"\\u12\"", "\"\\ud800\"", "\"\\udc00x\"",
+        "\"\\ud800\\u0041\"", "\"tab\there\"", "[1] 2", "{} x", "[\"a\"\n", "'a'",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[128] = "";
+        vt_json *v = vt_json_parse(bad[i], strlen(bad[i]), err, sizeof err);
+        ck_assert_msg(v == NULL, "accepted: %s", bad[i]);
+        ck_assert_msg(strstr(err, "at byte") != NULL, "no position in '%s' for %s", err, bad[i]);
+    }
+    /* nesting deeper than the limit is refused, not a stack overflow */
+    char deep[400];
+    memset(deep, '[', 200);
+    memset(deep + 200, ']', 200);
+    char err[128];
+    ck_assert_ptr_null(vt_json_parse(deep, 400, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "nesting"));
+    /* a length that stops inside the text: the parser reads no further */
+    ck_assert_ptr_null(vt_json_parse("[1, 2]", 4, err, sizeof err));
+}
+END_TEST
+
+START_TEST(writer) {
+    vt_strbuf b = {0};
+    vt_strbuf_add(&b, "{", 1);
+    vt_strbuf_json_str(&b, "k\"\\\n\x01");
+    vt_strbuf_printf(&b, ":%d}", 7);
+    ck_assert_str_eq(b.s, "{\"k\\\"\\\\\\u000a\\u0001\":7}");
+    vt_json *v = vt_json_parse(b.s, b.len, NULL, 0);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v->keys[0], "k\"\\\n\x01"); /* round trip */
+    vt_json_free(v);
+    vt_strbuf_free(&b);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("json");
+    TCase *tc = tcase_create("json");
+    tcase_add_test(tc, values);
+    tcase_add_test(tc, strings_and_escapes);
+    tcase_add_test(tc, numbers);
+    tcase_add_test(tc, invalid_documents);
+    tcase_add_test(tc, writer);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
