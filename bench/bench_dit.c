@@ -84,7 +84,7 @@ static double raw_gemm(int M, int N, int K, double min_time) {
     return 2.0 * M * N * K / best * 1e-9;
 }
 
-static void bench(vt_context *ctx, const char *label, int D, int depth, int heads, int img, double min_time) {
+static void bench(vt_context *ctx, const char *label, int D, int depth, int heads, int img, int B, double min_time) {
     char cfg[512];
     snprintf(cfg, sizeof cfg,
              "{\"arch\":\"dit\",\"in_channels\":4,\"input_size\":[%d,%d],\"patch_size\":2,\"hidden_size\":%d,"
@@ -117,10 +117,10 @@ static void bench(vt_context *ctx, const char *label, int D, int depth, int head
         fprintf(stderr, "vt-bench-dit: %s\n", vt_context_error(ctx));
         exit(1);
     }
-    const int B = 1, N = (img / 2) * (img / 2);
+    const int N = (img / 2) * (img / 2);
     size_t nx = (size_t)B * 4 * img * img;
-    float *x = malloc(nx * 4), *out = malloc(nx * 2 * 4), t[1] = {500};
-    int32_t y[1] = {207};
+    float *x = malloc(nx * 4), *out = malloc(nx * 2 * 4), t[2] = {500, 500};
+    int32_t y[2] = {207, 1000}; /* a class and the null class: the CFG pair */
     vt_rng_normal(3, 0, 0, x, nx);
     vt_dit_inputs in = {.batch = B, .frames = 1, .height = img, .width = img, .x = x, .t = t, .y = y};
     vt_dit_forward(d, &in, out); /* warm-up: page in weights, start threads */
@@ -187,8 +187,10 @@ int main(int argc, char **argv) {
     openblas_set_num_threads(vt_context_threads(ctx));
     printf("vt-bench-dit: CPU backend, %d threads, OpenBLAS %s\n", vt_context_threads(ctx), openblas_get_config());
     printf("GFLOP/s counts every linear and attention's QK^T and PV (4·N²·D per block).\n");
-    bench(ctx, "DiT-S/2-like", 384, 12, 6, 32, min_time);
-    bench(ctx, "DiT-B/2-like", 768, 12, 12, 32, min_time);
+    /* batch 1, and batch 2 as classifier-free guidance runs it (cond + uncond) */
+    bench(ctx, "DiT-S/2-like", 384, 12, 6, 32, 1, min_time);
+    bench(ctx, "DiT-S/2-like", 384, 12, 6, 32, 2, min_time);
+    bench(ctx, "DiT-B/2-like", 768, 12, 12, 32, 1, min_time);
     vt_context_destroy(&ctx);
     return 0;
 }

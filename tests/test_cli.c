@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include "context.h"
+#include "dit.h"
+#include "rng.h"
 #include "safetensors.h"
+#include "backend.h"
+#include <math.h>
 
 static const char *bin(void) {
     const char *b = getenv("VITRAIL_BIN");
@@ -68,8 +72,8 @@ static void teardown(void) {
 START_TEST(help_everywhere) {
     ck_assert_int_eq(run("--help", out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: vitrail"));
-    const char *cmds[] = {"version", "devices", "info"};
-    for (int i = 0; i < 3; i++) {
+    const char *cmds[] = {"version", "devices", "info", "create-model", "forward"};
+    for (int i = 0; i < 5; i++) {
         char a[64];
         snprintf(a, sizeof a, "%s --help", cmds[i]);
         ck_assert_int_eq(run(a, out, sizeof out, err, sizeof err), 0);
@@ -169,6 +173,86 @@ START_TEST(info_prints_model) {
 }
 END_TEST
 
+/* create-model writes a loadable model; forward runs it on tensors from a file
+ * and writes what the library computes in-process for the same inputs (the
+ * numerics themselves are checked against PyTorch in test_dit). */
+START_TEST(create_model_and_forward) {
+    char cfg[300], model[300], in[300], args[1200];
+    snprintf(cfg, sizeof cfg, "%s/c.json", tmpdir);
+    const char *json = "{\"arch\":\"dit\",\"in_channels\":3,\"input_size\":[8,8],\"patch_size\":2,"
+                       "\"hidden_size\":16,\"depth\":2,\"num_heads\":2,\"num_classes\":4,"
+                       "\"attention\":[\"neighborhood 3x3\",\"full\"]}";
+    write_file("c.json", json, strlen(json), cfg, sizeof cfg);
+    snprintf(model, sizeof model, "%s/m.safetensors", tmpdir);
+    snprintf(args, sizeof args, "create-model '%s' -o '%s' --seed 3", cfg, model);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "info '%s'", model);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "blocks.1.mlp.fc2.weight"));
+
+    vt_context *ctx = vt_context_create(NULL);
+    float x[2 * 3 * 64], t[2] = {3, 700}, y[2] = {1, 4};
+    vt_rng_normal(9, 0, 0, x, 384);
+    vt_st_writer *w = vt_st_writer_create();
+    int64_t sx[4] = {2, 3, 8, 8}, s1[1] = {2};
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "x", VT_DTYPE_F32, 4, sx, x), 0);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "t", VT_DTYPE_F32, 1, s1, t), 0);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "y", VT_DTYPE_F32, 1, s1, y), 0);
+    snprintf(in, sizeof in, "%s/in.safetensors", tmpdir);
+    ck_assert_int_eq(vt_st_writer_save(ctx, w, in), 0);
+    vt_st_writer_destroy(&w);
+    char outp[300];
+    snprintf(outp, sizeof outp, "%s/out.safetensors", tmpdir);
+    snprintf(args, sizeof args, "forward '%s' '%s' -o '%s'", model, in, outp);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+
+    vt_st_file *mf, *of;
+    ck_assert_int_eq(vt_st_open(ctx, model, &mf), 0);
+    ck_assert_int_eq(vt_st_open(ctx, outp, &of), 0);
+    const vt_st_tensor *o = vt_st_find(of, "out");
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(o->ndim, 4);
+    ck_assert_int_eq(o->shape[1], 3);
+    vt_backend *be = vt_backend_cpu_create(ctx);
+    vt_dit *d;
+    ck_assert_int_eq(vt_dit_create(ctx, be, mf, &d), 0);
+    int32_t yi[2] = {1, 4};
+    float want[384], got[384];
+    vt_dit_inputs di = {.batch = 2, .frames = 1, .height = 8, .width = 8, .x = x, .t = t, .y = yi};
+    ck_assert_int_eq(vt_dit_forward(d, &di, want), 0);
+    ck_assert_int_eq(vt_st_read_f32(ctx, of, "out", got, 384), 0);
+    for (int i = 0; i < 384; i++) ck_assert(got[i] == want[i]);
+    vt_dit_destroy(&d);
+    vt_backend_destroy(&be);
+    vt_st_close(&mf);
+    vt_st_close(&of);
+
+    /* bad inputs: one line, exit 1, naming the tensor */
+    w = vt_st_writer_create();
+    int64_t sbad[4] = {2, 5, 8, 8};
+    float big[2 * 5 * 64] = {0};
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "x", VT_DTYPE_F32, 4, sbad, big), 0);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "t", VT_DTYPE_F32, 1, s1, t), 0);
+    ck_assert_int_eq(vt_st_writer_save(ctx, w, in), 0);
+    vt_st_writer_destroy(&w);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "channels"));
+    vt_context_destroy(&ctx);
+    /* usage errors */
+    snprintf(args, sizeof args, "forward '%s' '%s'", model, in);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(run("create-model", out, sizeof out, err, sizeof err), 2);
+    snprintf(args, sizeof args, "create-model '%s' -o x --seed -1", cfg);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    /* a bad config is a runtime error naming the key */
+    write_file("bad.json", "{\"arch\":\"dit\"}", 14, cfg, sizeof cfg);
+    snprintf(args, sizeof args, "create-model '%s' -o '%s/x.safetensors'", cfg, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "input_size"));
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -178,6 +262,7 @@ int main(void) {
     tcase_add_test(tc, version_and_devices);
     tcase_add_test(tc, info_refuses_bad_files);
     tcase_add_test(tc, info_prints_model);
+    tcase_add_test(tc, create_model_and_forward);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
