@@ -113,6 +113,22 @@ static int cmd_info(cli *c, int argc, char **argv) {
         path = argv[i];
     }
     if (!path) return usage_error("info: missing FILE%s", "");
+    FILE *pf = fopen(path, "rb");
+    unsigned char sig[8] = {0};
+    if (pf) {
+        if (fread(sig, 1, 8, pf) != 8) memset(sig, 0, 8);
+        fclose(pf);
+    }
+    if (!memcmp(sig, "\x89PNG\r\n\x1a\n", 8)) {
+        char *params = NULL;
+        vt_image img;
+        if (vt_image_load(c->ctx, path, &img) || vt_png_text(c->ctx, path, "parameters", &params)) return runtime_error(c);
+        printf("file: %s\nimage: PNG %dx%d\n", path, img.width, img.height);
+        printf("parameters: %s\n", params ? params : "(none: not written by vitrail or A1111-style tools)");
+        free(params);
+        vt_image_free(&img);
+        return 0;
+    }
     vt_model *m = NULL;
     if (vt_model_open(c->ctx, path, &m) != VT_OK) return runtime_error(c);
     size_t nt = vt_model_tensor_count(m);
@@ -363,6 +379,165 @@ done:
     return rc;
 }
 
+/* ---- sample ---- */
+
+/* FNV-1a 64 of the file's bytes, as the short model hash in PNG parameters. */
+static int file_hash(const char *path, char out[17]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    uint64_t h = 1469598103934665603ull;
+    unsigned char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ull;
+    fclose(f);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    return 0;
+}
+
+static int parse_float(const char *s, float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    *out = (float)v;
+    return 0;
+}
+
+static int print_progress(void *user, int step, int steps) {
+    (void)user;
+    fprintf(stderr, "\rstep %d/%d", step, steps);
+    if (step == steps) fprintf(stderr, "\n");
+    return 0;
+}
+
+static int cmd_sample(cli *c, int argc, char **argv) {
+    const char *model_path = NULL, *out = NULL, *sampler = NULL;
+    int cls = -1, steps = 20, quiet = 0;
+    float cfg = 4.0f, eta = 0.0f, shift = 0.0f;
+    unsigned long long seed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            if (!v) return usage_error("sample: %s needs a value", a);
+            i++;
+            if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--sampler")) sampler = v;
+            else if (!strcmp(a, "--class")) {
+                if (parse_int(v, 0, 1 << 24, &cls)) return usage_error("sample: --class '%s' is not a class index", v);
+            } else if (!strcmp(a, "--steps")) {
+                if (parse_int(v, 1, 1000, &steps)) return usage_error("sample: --steps '%s' is not in 1..1000", v);
+            } else if (!strcmp(a, "--cfg")) {
+                if (parse_float(v, &cfg) || cfg < 0 || cfg > 100) return usage_error("sample: --cfg '%s' is not in 0..100", v);
+            } else if (!strcmp(a, "--eta")) {
+                if (parse_float(v, &eta) || eta < 0 || eta > 1) return usage_error("sample: --eta '%s' is not in 0..1", v);
+            } else if (!strcmp(a, "--shift")) {
+                if (parse_float(v, &shift) || shift <= 0 || shift > 100) return usage_error("sample: --shift '%s' is not in (0, 100]", v);
+            } else if (!strcmp(a, "--seed")) {
+                char *end;
+                errno = 0;
+                seed = strtoull(v, &end, 10);
+                if (errno || *end || v[0] == '-') return usage_error("sample: --seed '%s' is not a non-negative integer", v);
+            } else {
+                return usage_error("sample: unknown option '%s'", a);
+            }
+        } else if (model_path) {
+            return usage_error("sample: unexpected argument '%s'", a);
+        } else {
+            model_path = a;
+        }
+    }
+    if (!model_path) return usage_error("sample: missing MODEL%s", "");
+    if (!out) return usage_error("sample: missing -o OUT.png%s", "");
+    vt_model *m = NULL;
+    vt_denoiser *dn = NULL;
+    float *x = NULL;
+    vt_image img = {0};
+    int rc = EXIT_RUNTIME;
+    if (vt_model_open(c->ctx, model_path, &m) || vt_denoiser_create(c->ctx, m, NULL, &dn)) {
+        runtime_error(c);
+        goto done;
+    }
+    vt_denoiser_shape sh = vt_denoiser_get_shape(dn);
+    if (sh.in_channels != 3 || sh.frames > 0) {
+        fprintf(stderr, "%s: sample: %s makes %s with %d channels; only RGB pixel-space image models can be written as PNG\n",
+                prog, model_path, sh.frames ? "videos" : "images", sh.in_channels);
+        goto done;
+    }
+    if (sh.cond_dim > 0) {
+        fprintf(stderr, "%s: sample: %s needs conditioning tokens (a text prompt); use the generate pipeline\n", prog, model_path);
+        goto done;
+    }
+    if (cls >= 0 && (sh.num_classes == 0 || cls >= sh.num_classes)) {
+        fprintf(stderr, "%s: sample: --class %d: the model has %d classes\n", prog, cls, sh.num_classes);
+        goto done;
+    }
+    int32_t y = cls >= 0 ? cls : sh.num_classes; /* none given: the null class, unconditional */
+    vt_denoise_input in;
+    memset(&in, 0, sizeof in);
+    in.batch = 1;
+    in.frames = 1;
+    in.height = sh.height;
+    in.width = sh.width;
+    in.y = sh.num_classes ? &y : NULL;
+    vt_sample_options o = vt_sample_default_options();
+    o.sampler = sampler;
+    o.steps = steps;
+    o.cfg = cls >= 0 ? cfg : 1.0f;
+    o.seed = seed;
+    o.eta = eta;
+    o.shift = shift;
+    o.progress = quiet ? NULL : print_progress;
+    size_t n = (size_t)3 * sh.height * sh.width;
+    x = malloc(n * sizeof *x);
+    img.width = sh.width;
+    img.height = sh.height;
+    img.pixels = malloc(n);
+    if (!x || !img.pixels) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    if (vt_denoiser_sample(dn, &o, &in, x)) {
+        runtime_error(c);
+        goto done;
+    }
+    /* (3, H, W) in [-1, 1] -> (H, W, 3) bytes */
+    for (int ch = 0; ch < 3; ch++)
+        for (int p = 0; p < sh.height * sh.width; p++) {
+            float v = (x[(size_t)ch * sh.height * sh.width + p] + 1.0f) * 127.5f;
+            img.pixels[(size_t)p * 3 + ch] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+        }
+    char hash[17] = "unknown", params[1024];
+    file_hash(model_path, hash);
+    const char *base = strrchr(model_path, '/');
+    base = base ? base + 1 : model_path;
+    char what[32];
+    if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
+    else snprintf(what, sizeof what, "unconditional");
+    snprintf(params, sizeof params,
+             "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Model: %.200s, Model hash: %s, Version: vitrail %s",
+             what, steps,
+             sampler ? sampler : (sh.velocity ? "euler" : "dpm++2m"), o.cfg, seed, sh.width, sh.height, base, hash,
+             vt_version());
+    if (vt_image_save_png(c->ctx, out, &img, params)) {
+        runtime_error(c);
+        goto done;
+    }
+    if (!quiet) fprintf(stderr, "wrote %s\n", out);
+    rc = 0;
+done:
+    free(x);
+    vt_image_free(&img);
+    vt_denoiser_destroy(&dn);
+    vt_model_close(&m);
+    return rc;
+}
+
 static const command commands[] = {
     {"version", "print the version and build features",
      "usage: vitrail version\n\nPrints the version and whether this build has the Vulkan backend.\n",
@@ -376,7 +551,8 @@ static const command commands[] = {
      cmd_devices},
     {"info", "describe a model file: config, metadata, tensor table",
      "usage: vitrail info FILE\n\n"
-     "FILE is a model (safetensors): prints its config (the \"config\" entry of\n"
+     "FILE is a PNG: prints its size and generation parameters. Otherwise FILE is\n"
+     "a model (safetensors): prints its config (the \"config\" entry of\n"
      "__metadata__), the other metadata, and a table of tensors (name, dtype,\n"
      "shape). The whole header is validated first: a malformed file is refused\n"
      "with one line naming the problem, and exit code 1.\n",
@@ -397,6 +573,16 @@ static const command commands[] = {
      "(B, C_out, [T,] H, W) in F32. This is how the engine is checked against\n"
      "another implementation (tools/reference/).\n",
      cmd_forward},
+    {"sample", "sample an image from a class-conditional or unconditional model",
+     "usage: vitrail sample MODEL -o OUT.png [--class N] [--steps 20] [--cfg 4]\n"
+     "                      [--seed 0] [--sampler ddim|dpm++2m|euler] [--eta 0] [--shift S] [-q]\n\n"
+     "Draws seeded noise and denoises it with MODEL (an RGB pixel-space DiT):\n"
+     "dpm++2m by default for eps models, euler for rectified-flow models. With\n"
+     "--class, classifier-free guidance of scale --cfg against the null class;\n"
+     "without, an unconditional sample. The PNG carries the generation parameters\n"
+     "in a tEXt chunk 'parameters' ('vitrail info OUT.png' prints them); it is\n"
+     "written to a temporary name and renamed when complete.\n",
+     cmd_sample},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -186,6 +186,23 @@ int vt_denoiser_sample(vt_denoiser *dn, const vt_sample_options *opt, const vt_d
  * F16 weights: for benchmarks, tests and trying a configuration. */
 int vt_model_write_random(vt_context *ctx, const char *config_json, uint64_t seed, const char *path);
 
+/* ---- images ---- */
+
+typedef struct vt_image {
+    int width, height;
+    unsigned char *pixels;  /* (height, width, 3) RGB, 8 bits */
+} vt_image;
+
+/* Decodes PNG, JPEG, BMP or TGA (converted to RGB). A corrupt or truncated file,
+ * or an impossible size, is refused with a message naming the file. */
+int vt_image_load(vt_context *ctx, const char *path, vt_image *out);
+void vt_image_free(vt_image *img);
+/* Writes a PNG carrying `parameters` (may be NULL) in a tEXt chunk of that name;
+ * to a temporary name first, renamed onto path when complete. */
+int vt_image_save_png(vt_context *ctx, const char *path, const vt_image *img, const char *parameters);
+/* The tEXt value of `key` in a PNG (malloc-ed; NULL when absent, which is not an error). */
+int vt_png_text(vt_context *ctx, const char *path, const char *key, char **value);
+
 /* ---- compute devices ---- */
 
 typedef enum vt_device_type {

@@ -72,8 +72,8 @@ static void teardown(void) {
 START_TEST(help_everywhere) {
     ck_assert_int_eq(run("--help", out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: vitrail"));
-    const char *cmds[] = {"version", "devices", "info", "create-model", "forward"};
-    for (int i = 0; i < 5; i++) {
+    const char *cmds[] = {"version", "devices", "info", "create-model", "forward", "sample"};
+    for (int i = 0; i < 6; i++) {
         char a[64];
         snprintf(a, sizeof a, "%s --help", cmds[i]);
         ck_assert_int_eq(run(a, out, sizeof out, err, sizeof err), 0);
@@ -253,6 +253,58 @@ START_TEST(create_model_and_forward) {
 }
 END_TEST
 
+/* sample writes a PNG that FFmpeg decodes with every chunk CRC checked, whose
+ * tEXt parameters `info` prints back; the same seed gives the same bytes. */
+START_TEST(sample_png) {
+    char cfg[300], model[300], png[300], png2[300], args[1200];
+    const char *json = "{\"arch\":\"dit\",\"in_channels\":3,\"input_size\":[16,12],\"patch_size\":4,"
+                       "\"hidden_size\":16,\"depth\":1,\"num_heads\":2,\"num_classes\":3,\"prediction\":\"v\"}";
+    write_file("c.json", json, strlen(json), cfg, sizeof cfg);
+    snprintf(model, sizeof model, "%s/m.safetensors", tmpdir);
+    snprintf(png, sizeof png, "%s/a.png", tmpdir);
+    snprintf(png2, sizeof png2, "%s/b.png", tmpdir);
+    snprintf(args, sizeof args, "create-model '%s' -o '%s'", cfg, model);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "sample '%s' --class 2 --steps 3 --seed 11 -q -o '%s'", model, png);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "sample '%s' --class 2 --steps 3 --seed 11 -q -o '%s'", model, png2);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", png, png2);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -err_detect crccheck+explode -i '%s' -f null - 2>/dev/null", png);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "ffprobe -v error -show_entries stream=width,height -of csv=p=0 '%s' > '%s/probe.txt'", png, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    char probe[300];
+    snprintf(probe, sizeof probe, "%s/probe.txt", tmpdir);
+    FILE *pf = fopen(probe, "r");
+    int w = 0, h = 0;
+    ck_assert_int_eq(fscanf(pf, "%d,%d", &w, &h), 2);
+    fclose(pf);
+    ck_assert(w == 12 && h == 16);
+    snprintf(args, sizeof args, "info '%s'", png);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "class 2\nSteps: 3, Sampler: euler, CFG scale: 4, Seed: 11, Size: 12x16"));
+    ck_assert_ptr_nonnull(strstr(out, "Model hash: "));
+    /* a truncated PNG: one line, exit 1 */
+    snprintf(cmd, sizeof cmd, "head -c 60 '%s' > '%s/cut.png'", png, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "info '%s/cut.png'", tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    /* usage and model errors */
+    snprintf(args, sizeof args, "sample '%s' --class 7 -o '%s'", model, png);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "3 classes"));
+    snprintf(args, sizeof args, "sample '%s' --steps 0 -o '%s'", model, png);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(args, sizeof args, "sample '%s' --sampler ddim -o '%s'", model, png);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "euler"));
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -263,6 +315,7 @@ int main(void) {
     tcase_add_test(tc, info_refuses_bad_files);
     tcase_add_test(tc, info_prints_model);
     tcase_add_test(tc, create_model_and_forward);
+    tcase_add_test(tc, sample_png);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
