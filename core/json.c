@@ -1,5 +1,7 @@
 /* A strict RFC 8259 JSON parser with bounded depth, used for safetensors headers
  * and model configs; and a growable string buffer to write JSON. */
+#include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,9 @@ typedef struct parser {
     char *err;
     size_t errcap;
     int failed;
+    /* The "C" locale for strtod_l: a caller's setlocale(LC_NUMERIC, "de_DE")
+     * must not turn "1.5" into 1. Created on the first non-integer number. */
+    locale_t c_locale;
 } parser;
 
 static void fail(parser *p, const char *what) {
@@ -199,37 +204,46 @@ static void parse_number(parser *p, vt_json *v) {
         }
         while (p->i < p->n && is_digit(p->s[p->i])) p->i++;
     }
-    char buf[64];
     size_t len = p->i - st;
-    if (len >= sizeof buf) {
-        /* Too long for an exact int64 anyway; strtod needs a terminated copy. */
-        char *tmp = malloc(len + 1);
+    if (is_int && len <= 20) {
+        /* Exact int64 with overflow detection; 20 chars hold "-9223372036854775808". */
+        int neg = p->s[st] == '-';
+        unsigned long long acc = 0, lim = neg ? 9223372036854775808ull : 9223372036854775807ull;
+        for (size_t k = st + (size_t)neg; k < p->i; k++) {
+            unsigned d = (unsigned)(p->s[k] - '0');
+            if (acc > (lim - d) / 10) {
+                is_int = 0;
+                break;
+            }
+            acc = acc * 10 + d;
+        }
+        if (is_int) {
+            v->integer = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+            v->number = neg && !acc ? -0.0 : (double)v->integer; /* keep "-0" a negative zero */
+        }
+    } else {
+        is_int = 0;
+    }
+    if (!is_int) {
+        if (!p->c_locale && !(p->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0))) {
+            fail(p, "out of memory");
+            return;
+        }
+        /* strtod needs a terminated copy; the text is at most the input's size. */
+        char buf[64], *tmp = len < sizeof buf ? buf : malloc(len + 1);
         if (!tmp) {
             fail(p, "out of memory");
             return;
         }
         memcpy(tmp, p->s + st, len);
         tmp[len] = 0;
-        v->number = strtod(tmp, NULL);
-        free(tmp);
-        is_int = 0;
-    } else {
-        memcpy(buf, p->s + st, len);
-        buf[len] = 0;
-        v->number = strtod(buf, NULL);
-        if (is_int) {
-            /* Exact int64 parse with overflow detection. */
-            int neg = buf[0] == '-';
-            unsigned long long acc = 0, lim = neg ? 9223372036854775808ull : 9223372036854775807ull;
-            for (size_t k = (size_t)neg; k < len; k++) {
-                unsigned d = (unsigned)(buf[k] - '0');
-                if (acc > (lim - d) / 10) {
-                    is_int = 0;
-                    break;
-                }
-                acc = acc * 10 + d;
-            }
-            if (is_int) v->integer = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+        v->number = strtod_l(tmp, NULL, p->c_locale);
+        if (tmp != buf) free(tmp);
+        if (isinf(v->number)) {
+            /* An infinity would flow silently into sizes and scales downstream. */
+            p->i = st;
+            fail(p, "number out of range");
+            return;
         }
     }
     v->type = VT_JSON_NUMBER;
@@ -317,10 +331,6 @@ static void parse_container(parser *p, vt_json *v, int depth, int object) {
 }
 
 static void parse_value(parser *p, vt_json *v, int depth) {
-    if (depth > MAX_DEPTH) {
-        fail(p, "nesting deeper than 64");
-        return;
-    }
     skip_ws(p);
     if (p->i >= p->n) {
         fail(p, "unexpected end of input");
@@ -328,6 +338,12 @@ static void parse_value(parser *p, vt_json *v, int depth) {
     }
     char c = p->s[p->i];
     if (c == '{' || c == '[') {
+        /* depth counts the containers around this one: at most MAX_DEPTH in all,
+         * which also bounds the recursion. */
+        if (depth >= MAX_DEPTH) {
+            fail(p, "nesting deeper than 64");
+            return;
+        }
         parse_container(p, v, depth, c == '{');
     } else if (c == '"') {
         v->type = VT_JSON_STRING;
@@ -348,7 +364,7 @@ static void parse_value(parser *p, vt_json *v, int depth) {
 }
 
 vt_json *vt_json_parse(const char *text, size_t len, char *err, size_t errcap) {
-    parser p = {text, len, 0, err, errcap, 0};
+    parser p = {text, len, 0, err, errcap, 0, (locale_t)0};
     vt_json *v = calloc(1, sizeof *v);
     if (!v) {
         if (err && errcap) snprintf(err, errcap, "out of memory");
@@ -359,6 +375,7 @@ vt_json *vt_json_parse(const char *text, size_t len, char *err, size_t errcap) {
         skip_ws(&p);
         if (p.i != p.n) fail(&p, "trailing characters after the value");
     }
+    if (p.c_locale) freelocale(p.c_locale);
     if (p.failed) {
         vt_json_free(v);
         return NULL;

@@ -26,6 +26,31 @@ static int dtype_from_name(const char *s, vt_dtype *dt) {
     return 0;
 }
 
+/* Whether a dtype we refuse is at least a real safetensors one, so that the
+ * message can say "unsupported" (a valid file we cannot use) rather than
+ * "unknown" (a damaged or foreign one). */
+static int is_safetensors_dtype(const char *s) {
+    static const char *const names[] = {"BOOL", "U8",  "I8",  "I16", "U16", "I32", "U32",     "I64",     "U64",
+                                        "F64",  "C64", "F4", "F6_E2M3", "F6_E3M2", "F8_E5M2", "F8_E4M3", "F8_E8M0"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(s, names[i])) return 1;
+    return 0;
+}
+
+/* Copies a name from the file into `dst` for a message: at most 64 bytes, control
+ * bytes as '?', so that a hostile name can neither break the one-line message
+ * nor crowd out the fault. */
+static const char *shown(char *dst, size_t cap, const char *s) {
+    size_t o = 0;
+    for (; *s && o + 4 < cap && o < 64; s++) dst[o++] = (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s;
+    if (*s && o + 4 <= cap) {
+        memcpy(dst + o, "...", 3);
+        o += 3;
+    }
+    dst[o] = 0;
+    return dst;
+}
+
 static void free_file(vt_st_file *f) {
     for (size_t i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
     for (size_t i = 0; i < f->n_meta; i++) {
@@ -52,17 +77,28 @@ static int parse_tensor(vt_context *ctx, const char *what, const char *name, con
                         vt_st_tensor *t) {
     if (e->type != VT_JSON_OBJECT) return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': entry is not a JSON object", what, name);
     const vt_json *dt = NULL, *shape = NULL, *offs = NULL;
+    char sb[80];
     for (size_t k = 0; k < e->len; k++) {
-        if (!strcmp(e->keys[k], "dtype")) dt = &e->items[k];
-        else if (!strcmp(e->keys[k], "shape")) shape = &e->items[k];
-        else if (!strcmp(e->keys[k], "data_offsets")) offs = &e->items[k];
-        else return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': unknown key '%s'", what, name, e->keys[k]);
+        const vt_json **slot = !strcmp(e->keys[k], "dtype")          ? &dt
+                               : !strcmp(e->keys[k], "shape")        ? &shape
+                               : !strcmp(e->keys[k], "data_offsets") ? &offs
+                                                                     : NULL;
+        if (!slot)
+            return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': unknown key '%s'", what, name,
+                            shown(sb, sizeof sb, e->keys[k]));
+        /* The JSON parser keeps duplicates; here two values for one field are ambiguous. */
+        if (*slot) return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': duplicate key '%s'", what, name, e->keys[k]);
+        *slot = &e->items[k];
     }
     if (!dt || dt->type != VT_JSON_STRING)
         return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': missing or non-string dtype", what, name);
-    if (dtype_from_name(dt->str, &t->dtype))
-        return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': unknown or unsupported dtype '%.16s' (F32, F16, BF16)", what,
-                        name, dt->str);
+    if (dtype_from_name(dt->str, &t->dtype)) {
+        if (is_safetensors_dtype(dt->str))
+            return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': unsupported dtype '%s' (only F32, F16, BF16)", what,
+                            name, dt->str);
+        return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': unknown dtype '%s'", what, name,
+                        shown(sb, sizeof sb, dt->str));
+    }
     if (!shape || shape->type != VT_JSON_ARRAY)
         return vt_error(ctx, VT_E_FORMAT, "%s: tensor '%s': missing shape", what, name);
     if (shape->len > VT_MAX_DIMS)
@@ -105,6 +141,7 @@ static int parse_tensor(vt_context *ctx, const char *what, const char *name, con
 
 int vt_st_parse(vt_context *ctx, const char *what, const void *buf, size_t size, vt_st_file **out) {
     *out = NULL;
+    if (!what) what = "safetensors data";
     const unsigned char *p = buf;
     if (size < 8) return vt_error(ctx, VT_E_FORMAT, "%s: truncated file: %zu bytes, the header length alone is 8", what, size);
     uint64_t hl = 0;
@@ -156,7 +193,9 @@ int vt_st_parse(vt_context *ctx, const char *what, const void *buf, size_t size,
             }
             for (size_t m = 0; m < e->len; m++) {
                 if (e->items[m].type != VT_JSON_STRING) {
-                    rc = vt_error(ctx, VT_E_FORMAT, "%s: __metadata__ value of '%.64s' is not a string", what, e->keys[m]);
+                    char sb[80];
+                    rc = vt_error(ctx, VT_E_FORMAT, "%s: __metadata__ value of '%s' is not a string", what,
+                                  shown(sb, sizeof sb, e->keys[m]));
                     goto done;
                 }
                 f->meta_keys[f->n_meta] = strdup(e->keys[m]);
@@ -170,9 +209,8 @@ int vt_st_parse(vt_context *ctx, const char *what, const void *buf, size_t size,
             continue;
         }
         vt_st_tensor *t = &f->tensors[f->n_tensors];
-        char shown[80];
-        snprintf(shown, sizeof shown, "%.64s", h->keys[k]);
-        if ((rc = parse_tensor(ctx, what, shown, e, data_size, t))) goto done;
+        char sb[80];
+        if ((rc = parse_tensor(ctx, what, shown(sb, sizeof sb, h->keys[k]), e, data_size, t))) goto done;
         if (!(t->name = strdup(h->keys[k]))) {
             rc = vt_error(ctx, VT_E_NOMEM, "%s: out of memory", what);
             goto done;
@@ -190,16 +228,25 @@ int vt_st_parse(vt_context *ctx, const char *what, const void *buf, size_t size,
     qsort(order, f->n_tensors, sizeof *order, cmp_name);
     for (size_t i = 1; i < f->n_tensors; i++)
         if (!strcmp(order[i]->name, order[i - 1]->name)) {
-            rc = vt_error(ctx, VT_E_FORMAT, "%s: duplicate tensor name '%.64s'", what, order[i]->name);
+            char sb[80];
+            rc = vt_error(ctx, VT_E_FORMAT, "%s: duplicate tensor name '%s'", what, shown(sb, sizeof sb, order[i]->name));
             goto done;
         }
+    /* Sorted by start, some tensor overlaps an earlier one iff it starts before the
+     * furthest end seen so far; empty tensors occupy no bytes and are skipped
+     * (comparing only neighbours would let an empty one hide an overlap). */
     qsort(order, f->n_tensors, sizeof *order, cmp_offset);
-    for (size_t i = 1; i < f->n_tensors; i++) {
-        const vt_st_tensor *a = order[i - 1], *b = order[i];
-        if (a->nbytes && b->nbytes && b->offset < a->offset + a->nbytes) {
-            rc = vt_error(ctx, VT_E_FORMAT, "%s: tensors '%.64s' and '%.64s' overlap", what, a->name, b->name);
+    const vt_st_tensor *reach = NULL;
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const vt_st_tensor *b = order[i];
+        if (!b->nbytes) continue;
+        if (reach && b->offset < reach->offset + reach->nbytes) {
+            char sa[80], sb[80];
+            rc = vt_error(ctx, VT_E_FORMAT, "%s: tensors '%s' and '%s' overlap", what, shown(sa, sizeof sa, reach->name),
+                          shown(sb, sizeof sb, b->name));
             goto done;
         }
+        if (!reach || b->offset + b->nbytes > reach->offset + reach->nbytes) reach = b;
     }
 done:
     free(order);
@@ -267,6 +314,7 @@ const char *vt_st_meta(const vt_st_file *f, const char *key) {
 int vt_st_read_f32(vt_context *ctx, const vt_st_file *f, const char *name, float *dst, size_t numel) {
     const vt_st_tensor *t = vt_st_find(f, name);
     if (!t) return vt_error(ctx, VT_E_FORMAT, "missing tensor '%s'", name);
+    if (numel && !dst) return vt_error(ctx, VT_E_INVALID, "tensor '%s': no destination", name);
     size_t n = t->nbytes / vt_dtype_size(t->dtype);
     if (n != numel)
         return vt_error(ctx, VT_E_SHAPE, "tensor '%s' has %zu elements, %zu expected", name, n, numel);
@@ -318,11 +366,17 @@ int vt_st_writer_add_f32(vt_context *ctx, vt_st_writer *w, const char *name, vt_
     if (ndim < 0 || ndim > VT_MAX_DIMS) return vt_error(ctx, VT_E_INVALID, "safetensors writer: '%s' has %d dims", name, ndim);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->t[i].name, name)) return vt_error(ctx, VT_E_INVALID, "safetensors writer: duplicate tensor '%s'", name);
+    if (dtype != VT_DTYPE_F32 && dtype != VT_DTYPE_F16 && dtype != VT_DTYPE_BF16)
+        return vt_error(ctx, VT_E_INVALID, "safetensors writer: '%s' has unknown dtype %d", name, (int)dtype);
     size_t numel = 1;
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0) return vt_error(ctx, VT_E_INVALID, "safetensors writer: '%s' has a negative dim", name);
+        /* The reader refuses what overflows, so the writer must not produce it. */
+        if (shape[d] && numel > SIZE_MAX / 4 / (size_t)shape[d])
+            return vt_error(ctx, VT_E_INVALID, "safetensors writer: '%s' is too large", name);
         numel *= (size_t)shape[d];
     }
+    if (numel && !data) return vt_error(ctx, VT_E_INVALID, "safetensors writer: '%s' has no data", name);
     if (w->n == w->cap) {
         size_t nc = w->cap ? w->cap * 2 : 16;
         wtensor *nt = realloc(w->t, nc * sizeof *nt);
@@ -349,6 +403,7 @@ int vt_st_writer_add_f32(vt_context *ctx, vt_st_writer *w, const char *name, vt_
 }
 
 int vt_st_writer_add_meta(vt_context *ctx, vt_st_writer *w, const char *key, const char *value) {
+    if (!key || !value) return vt_error(ctx, VT_E_INVALID, "safetensors writer: metadata key or value is NULL");
     if (w->nm == w->capm) {
         size_t nc = w->capm ? w->capm * 2 : 8;
         char **k = realloc(w->mk, nc * sizeof *k);
@@ -382,6 +437,23 @@ static int write_all(int fd, const void *buf, size_t n) {
         n -= (size_t)r;
     }
     return 0;
+}
+
+/* Makes the rename itself durable. Best effort: the file is already complete and
+ * in place, and some filesystems refuse fsync on a directory. */
+static void sync_parent_dir(char *tmp_path) {
+    char *slash = strrchr(tmp_path, '/');
+    const char *dir = ".";
+    if (slash == tmp_path) dir = "/";
+    else if (slash) {
+        *slash = 0;
+        dir = tmp_path;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
 }
 
 int vt_st_writer_save(vt_context *ctx, vt_st_writer *w, const char *path) {
@@ -439,6 +511,12 @@ int vt_st_writer_save(vt_context *ctx, vt_st_writer *w, const char *path) {
         bad = write_all(fd, w->t[i].bytes, w->t[i].nbytes) || (i + 1 < w->n && write_all(fd, zeros, pad));
     }
     int e = errno;
+    /* mkstemp creates 0600; a model file should be as readable as any other. Set
+     * before the rename so the file never appears under `path` with other modes. */
+    if (!bad && fchmod(fd, 0644) != 0) {
+        bad = 1;
+        e = errno;
+    }
     if (!bad && fsync(fd) != 0) {
         bad = 1;
         e = errno;
@@ -453,9 +531,8 @@ int vt_st_writer_save(vt_context *ctx, vt_st_writer *w, const char *path) {
     }
     if (bad) unlink(tmp);
     vt_strbuf_free(&h);
+    if (!bad) sync_parent_dir(tmp);
     free(tmp);
     if (bad) return vt_error(ctx, VT_E_IO, "%s: write failed: %s", path, strerror(e));
-    /* mkstemp creates 0600; a model file should be as readable as any other. */
-    chmod(path, 0644);
     return VT_OK;
 }

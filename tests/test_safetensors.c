@@ -3,6 +3,9 @@
  * reader must refuse, each built byte by byte here. */
 #include <check.h>
 #include <dirent.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +18,20 @@ static vt_context *ctx;
 static char dir[64];
 
 static void setup(void) {
-    ctx = vt_context_create(NULL);
+    vt_context_params p = vt_context_default_params();
+    ctx = vt_context_create(&p);
+    ck_assert_ptr_nonnull(ctx);
     snprintf(dir, sizeof dir, "/tmp/vt-test-st-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
 static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
     vt_context_destroy(&ctx);
 }
 
@@ -123,6 +131,41 @@ START_TEST(malformed_files) {
         {"{\"a\":[]}", 0, "not a JSON object"},
         {"{\"__metadata__\":{\"k\":1}}", 0, "__metadata__"},
         {"{\"__metadata__\":[]}", 0, "__metadata__"},
+        {"{\"__metadata__\":{\"k\":{\"n\":\"v\"}}}", 0, "__metadata__"},
+        {"{\"__metadata__\":{},\"__metadata__\":{}}", 0, "duplicate __metadata__"},
+        {"{} x", 0, "JSON"},
+        {"{\"a\":1,}", 0, "JSON"},
+        {"\"str\"", 0, "not an object"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":3,\"data_offsets\":[0,4]}}", 8, "shape"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", 8, "shape"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1e0],\"data_offsets\":[0,4]}}", 8, "shape"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[9223372036854775808],\"data_offsets\":[0,4]}}", 8, "shape"},
+        {"{\"a\":{\"dtype\":32,\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "dtype"},
+        {"{\"a\":{\"dtype\":\"f32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8, "unknown dtype 'f32'"},
+        {"{\"a\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "unsupported dtype 'I64'"},
+        {"{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "unsupported dtype 'F64'"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":{\"b\":0}}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[-4,0]}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0.0,4]}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[18446744073709551612,18446744073709551616]}}", 8, "data_offsets"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[9223372036854775800,9223372036854775804]}}", 8, "out of range"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[12,12]}}", 8, "out of range"},
+        /* shape products that wrap int64 (and size_t) to the right byte count */
+        {"{\"a\":{\"dtype\":\"F16\",\"shape\":[9223372036854775807,2,2],\"data_offsets\":[0,8]}}", 8, "byte length"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,1],\"data_offsets\":[0,0]}}", 8, "byte length"},
+        {"{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "byte length"},
+        {"{\"a\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[1,3]}}", 8, "unaligned"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"dtype\":\"F32\"}}", 8, "duplicate key 'dtype'"},
+        /* an empty tensor between them must not hide the overlap of a and b */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[12,16]}}", 16, "overlap"},
+        /* the same range twice, and one range nested inside another */
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "overlap"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"b\":{\"dtype\":\"F16\",\"shape\":[8],\"data_offsets\":[0,16]}}", 16, "overlap"},
+        /* a name with a newline must not break the message over two lines */
+        {"{\"a\\nb\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "'a?b'"},
+        {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[4,8]}}", 8, "duplicate tensor name 'a'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = build(buf, cases[i].header, data, cases[i].ndata);
@@ -135,6 +178,53 @@ START_TEST(malformed_files) {
         ck_assert_ptr_nonnull(strstr(msg, "case.safetensors"));
         ck_assert_ptr_null(strchr(msg, '\n'));
     }
+}
+END_TEST
+
+/* Unusual but valid files the reader must accept as they are. */
+START_TEST(accepted_edge_cases) {
+    static unsigned char buf[512];
+    uint16_t d16[8] = {0x3c00, 0x4000, 0, 0, 0, 0x4000, 0, 0};
+    /* out of offset order, a hole between tensors, an empty tensor at the very end,
+     * an F16 tensor at an offset aligned only to 2, and no __metadata__ at all */
+    const char *h = "{\"late\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[10,12]},"
+                    "\"early\":{\"shape\":[2,1],\"data_offsets\":[0,4],\"dtype\":\"BF16\"},"
+                    "\"end\":{\"dtype\":\"F32\",\"shape\":[0,7],\"data_offsets\":[16,16]}}";
+    size_t n = build(buf, h, d16, 16);
+    vt_st_file *f = NULL;
+    ck_assert_msg(vt_st_parse(ctx, "x", buf, n, &f) == 0, "%s", vt_context_error(ctx));
+    ck_assert_uint_eq(f->n_tensors, 3);
+    ck_assert_str_eq(f->tensors[0].name, "late"); /* header order kept */
+    ck_assert_uint_eq(f->tensors[0].offset, 10);
+    ck_assert_int_eq(f->tensors[1].dtype, VT_DTYPE_BF16);
+    ck_assert_int_eq(f->tensors[2].shape[1], 7);
+    ck_assert_uint_eq(f->n_meta, 0);
+    ck_assert_ptr_null(vt_st_meta(f, "x"));
+    float out[2];
+    ck_assert_int_eq(vt_st_read_f32(ctx, f, "late", out, 1), 0);
+    ck_assert(out[0] == 2.0f); /* 0x4000 at byte 10 */
+    ck_assert_int_eq(vt_st_read_f32(ctx, f, "early", out, 2), 0);
+    ck_assert(out[0] == 0.0078125f && out[1] == 2.0f); /* bf16 0x3c00 = 2^-7, 0x4000 = 2 */
+    ck_assert_int_eq(vt_st_read_f32(ctx, f, "end", out, 0), 0);
+    ck_assert_int_eq(vt_st_read_f32(ctx, f, "nope", out, 1), VT_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "nope"));
+    vt_st_close(&f);
+    /* a header not padded to 8, with surrounding whitespace, and a tensor whose
+     * bytes are therefore unaligned in memory: still read correctly */
+    const char *h2 = "\n { \"__metadata__\" : { } , \"v\" : {\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]} }  ";
+    size_t hl = strlen(h2);
+    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(buf + 8, h2, hl);
+    float fv[2] = {3.5f, -1.25f};
+    memcpy(buf + 8 + hl, fv, 8);
+    ck_assert_msg(vt_st_parse(ctx, "x", buf, 8 + hl + 8, &f) == 0, "%s", vt_context_error(ctx));
+    ck_assert_int_eq(vt_st_read_f32(ctx, f, "v", out, 2), 0);
+    ck_assert(out[0] == 3.5f && out[1] == -1.25f);
+    vt_st_close(&f);
+    /* vt_st_close and the lookups accept NULL */
+    vt_st_close(&f);
+    vt_st_close(NULL);
+    ck_assert_ptr_null(vt_st_find(NULL, "a"));
 }
 END_TEST
 
@@ -154,6 +244,20 @@ START_TEST(bad_lengths) {
     /* length 0 */
     memset(buf, 0, 8);
     ck_assert_int_eq(vt_st_parse(ctx, "x", buf, 64, &f), VT_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "header length is 0"));
+    /* exactly 8 bytes: the length field and nothing else */
+    buf[0] = 2;
+    ck_assert_int_eq(vt_st_parse(ctx, "x", buf, 8, &f), VT_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "header length"));
+    /* a header over 100 MB is refused before it is parsed, even when the file holds it
+     * (calloc-ed pages are never touched, so this costs no real memory) */
+    size_t big = (100u << 20) + 8;
+    unsigned char *huge = calloc(1, 8 + big);
+    ck_assert_ptr_nonnull(huge);
+    for (int i = 0; i < 8; i++) huge[i] = (unsigned char)((uint64_t)big >> (8 * i));
+    ck_assert_int_eq(vt_st_parse(ctx, "x", huge, 8 + big, &f), VT_E_FORMAT);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "100 MB"));
+    free(huge);
     /* a valid file cut inside its data section */
     static unsigned char img[256];
     float d[4] = {1, 2, 3, 4};
@@ -167,6 +271,87 @@ START_TEST(bad_lengths) {
     ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "header length"));
 }
 END_TEST
+
+/* The written bytes, read back by hand rather than by our reader: 8-byte length,
+ * header padded with spaces to 8, __metadata__ first, tensors in insertion order
+ * and each 8-aligned, the file ending with the last tensor. */
+START_TEST(writer_layout) {
+    /* f16 bit patterns from IEEE 754: 1/3 rounds to 0x3555; the min normal 2^-14
+     * is 0x0400; the min subnormal 2^-24 is 0x0001; 1 + 2^-11 is a tie and rounds
+     * to even (0x3c00), 1 + 3*2^-11 rounds up to 0x3c02; 65520 overflows to inf. */
+    float v[7] = {1.0f / 3.0f, 0x1p-14f, 0x1p-24f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65520.0f, -65504.0f};
+    uint16_t want16[7] = {0x3555, 0x0400, 0x0001, 0x3c00, 0x3c02, 0x7c00, 0xfbff};
+    int64_t s7[1] = {7}, s1[2] = {1, 1};
+    vt_st_writer *w = vt_st_writer_create();
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "z_first", VT_DTYPE_F16, 1, s7, v), 0);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a_second", VT_DTYPE_F32, 2, s1, v), 0);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "m_third", VT_DTYPE_BF16, 1, s7, v), 0);
+    ck_assert_int_eq(vt_st_writer_add_meta(ctx, w, "k", "v"), 0);
+    char path[128];
+    snprintf(path, sizeof path, "%s/l.safetensors", dir);
+    ck_assert_int_eq(vt_st_writer_save(ctx, w, path), 0);
+    vt_st_writer_destroy(&w);
+
+    static unsigned char img[1024];
+    FILE *fp = fopen(path, "rb");
+    size_t n = fread(img, 1, sizeof img, fp);
+    fclose(fp);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--) hl = hl << 8 | img[i];
+    ck_assert_uint_eq(hl % 8, 0);
+    ck_assert_uint_le(8 + hl, n);
+    const char *h = (const char *)img + 8;
+    ck_assert_int_eq(strncmp(h, "{\"__metadata__\":{\"k\":\"v\"},", 26), 0);
+    char hdr[512];
+    memcpy(hdr, h, hl);
+    hdr[hl] = 0;
+    char *z = strstr(hdr, "\"z_first\""), *a = strstr(hdr, "\"a_second\""), *m = strstr(hdr, "\"m_third\"");
+    ck_assert(z && a && m && z < a && a < m);
+    ck_assert_ptr_nonnull(strstr(hdr, "\"z_first\":{\"dtype\":\"F16\",\"shape\":[7],\"data_offsets\":[0,14]}"));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"a_second\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[16,20]}"));
+    ck_assert_ptr_nonnull(strstr(hdr, "\"m_third\":{\"dtype\":\"BF16\",\"shape\":[7],\"data_offsets\":[24,38]}"));
+    size_t end = strlen(hdr);
+    while (end && hdr[end - 1] == ' ') end--;
+    ck_assert_int_eq(hdr[end - 1], '}');
+    ck_assert_uint_eq(n, 8 + hl + 38);
+    const unsigned char *d = img + 8 + hl;
+    for (int i = 0; i < 7; i++) ck_assert_uint_eq((unsigned)(d[2 * i] | d[2 * i + 1] << 8), want16[i]);
+    float back;
+    memcpy(&back, d + 16, 4);
+    ck_assert(back == v[0]);
+    /* bf16 of 1/3 is 0x3eab (0x3eaaaaab rounded to nearest) */
+    ck_assert_uint_eq((unsigned)(d[24] | d[25] << 8), 0x3eab);
+}
+END_TEST
+
+START_TEST(writer_refuses_bad_input) {
+    vt_st_writer *w = vt_st_writer_create();
+    float v[2] = {0};
+    int64_t ok[1] = {2}, neg[1] = {-1}, huge[2] = {INT64_MAX, 2};
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "", VT_DTYPE_F32, 1, ok, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "__metadata__", VT_DTYPE_F32, 1, ok, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", VT_DTYPE_F32, 1, neg, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", VT_DTYPE_F32, 2, huge, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", VT_DTYPE_F32, VT_MAX_DIMS + 1, ok, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", (vt_dtype)7, 1, ok, v), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", VT_DTYPE_F32, 1, ok, NULL), VT_E_INVALID);
+    ck_assert_int_eq(vt_st_writer_add_meta(ctx, w, "k", NULL), VT_E_INVALID);
+    vt_st_writer_destroy(&w);
+    vt_st_writer_destroy(&w); /* accepts the cleared pointer */
+    vt_st_writer_destroy(NULL);
+}
+END_TEST
+
+static int count_entries(const char *path) {
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) files++;
+    closedir(d);
+    return files;
+}
 
 START_TEST(open_and_save_errors) {
     vt_st_file *f = NULL;
@@ -187,6 +372,19 @@ START_TEST(open_and_save_errors) {
     ck_assert_int_eq(vt_st_writer_add_f32(ctx, w, "a", VT_DTYPE_F32, 1, s, &v), 0);
     snprintf(path, sizeof path, "%s/no/such/dir/m.safetensors", dir);
     ck_assert_int_eq(vt_st_writer_save(ctx, w, path), VT_E_IO);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "m.safetensors"));
+    /* a rename that fails (the target is a non-empty directory) removes the
+     * temporary file and leaves the target as it was */
+    snprintf(path, sizeof path, "%s/target", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    char inner[160];
+    snprintf(inner, sizeof inner, "%s/keep", path);
+    fp = fopen(inner, "wb");
+    fclose(fp);
+    int before = count_entries(dir);
+    ck_assert_int_eq(vt_st_writer_save(ctx, w, path), VT_E_IO);
+    ck_assert_int_eq(count_entries(dir), before);
+    ck_assert_int_eq(count_entries(path), 1);
     /* a save onto an existing file replaces it whole, by rename: the old inode
      * (held open here) keeps its bytes, so a reader never sees a half-written file */
     snprintf(path, sizeof path, "%s/keep.safetensors", dir);
@@ -211,6 +409,9 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, round_trip_dtypes);
     tcase_add_test(tc, malformed_files);
+    tcase_add_test(tc, accepted_edge_cases);
+    tcase_add_test(tc, writer_layout);
+    tcase_add_test(tc, writer_refuses_bad_input);
     tcase_add_test(tc, bad_lengths);
     tcase_add_test(tc, open_and_save_errors);
     suite_add_tcase(s, tc);

@@ -21,6 +21,10 @@ def st(tensors, meta=None, raw_header=None):
 
 f32 = struct.pack("<4f", 1.0, -2.0, 0.5, 3.25)
 f16 = struct.pack("<4H", 0x3C00, 0x3555, 0x7BFF, 0x8000)
+uh = b'{"b":{"dtype":"F16","shape":[2],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} '
+uh += b" " * (1 - len(uh) % 2)
+unpadded = struct.pack("<Q", len(uh)) + uh + f32[:4] + b"\0" * 4 + f16[:4]
+
 seeds = {
     "f32.safetensors": st([("w", "F32", [2, 2], f32)]),
     "f16_meta.safetensors": st([("a", "F16", [4], f16)], {"config": json.dumps({"arch": "dit", "depth": 1})}),
@@ -31,6 +35,9 @@ seeds = {
     "escapes.safetensors": st([("\u00e9\\\"", "F32", [1], f32[:4])], {"s": "\ud83d\ude00\n"}),
     "huge_len.safetensors": struct.pack("<Q", 1 << 63) + b"{}",
     "deep.json": b"[" * 70 + b"]" * 70,
+    # a header of odd length (so the data is unaligned in memory), tensors out of
+    # offset order with a hole between them
+    "unpadded.safetensors": unpadded,
 }
 for name, blob in seeds.items():
     with open(os.path.join(out, name), "wb") as fh:
