@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vitrail.h"
+#include "vitrail_stage.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -538,6 +539,93 @@ done:
     return rc;
 }
 
+/* ---- stages / run ---- */
+
+static const char *param_type_name(vt_param_type t) {
+    switch (t) {
+    case VT_PARAM_INT: return "int";
+    case VT_PARAM_FLOAT: return "float";
+    case VT_PARAM_STRING: return "string";
+    case VT_PARAM_ENUM: return "enum";
+    }
+    return "?";
+}
+
+static int cmd_stages(cli *c, int argc, char **argv) {
+    (void)c;
+    if (argc > 1) return usage_error("stages: unexpected argument '%s'", argv[1]);
+    const vt_stage_desc *d;
+    for (int i = 0; (d = vt_stage_at(i)); i++) {
+        printf("%s: %s\n", d->name, d->summary ? d->summary : "");
+        for (const vt_slot_spec *s = d->inputs; s && s->name; s++)
+            printf("  in  %-14s %-7s%s %s\n", s->name, vt_slot_type_name(s->type), s->optional ? " (optional)" : "",
+                   s->help ? s->help : "");
+        for (const vt_slot_spec *s = d->outputs; s && s->name; s++)
+            printf("  out %-14s %-7s %s\n", s->name, vt_slot_type_name(s->type), s->help ? s->help : "");
+        for (const vt_param_spec *p = d->params; p && p->name; p++) {
+            char range[96] = "";
+            if (p->type == VT_PARAM_INT || p->type == VT_PARAM_FLOAT) snprintf(range, sizeof range, " [%g..%g]", p->min, p->max);
+            if (p->type == VT_PARAM_ENUM) snprintf(range, sizeof range, " [%.90s]", p->choices);
+            printf("  param %s=%s (%s%s) %s\n", p->name, p->def ? p->def : "(required)", param_type_name(p->type), range,
+                   p->help ? p->help : "");
+        }
+    }
+    return 0;
+}
+
+static char *read_text(const char *path, char *err, size_t cap);
+
+static int cmd_run(cli *c, int argc, char **argv) {
+    const char *preset = NULL, *model_path = NULL, *out = NULL;
+    const char *sets[64];
+    int n_sets = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1]) {
+            if (i + 1 >= argc) return usage_error("run: %s needs a value", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--model") || !strcmp(a, "-m")) model_path = v;
+            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--set")) {
+                if (n_sets == 62) return usage_error("run: more than 62 --set options%s", "");
+                sets[n_sets++] = v;
+            } else return usage_error("run: unknown option '%s'", a);
+        } else if (preset) {
+            return usage_error("run: unexpected argument '%s'", a);
+        } else {
+            preset = a;
+        }
+    }
+    if (!preset) return usage_error("run: missing PRESET%s", "");
+    char outset[1100];
+    if (out) {
+        snprintf(outset, sizeof outset, "write_image.path=%.1000s", out);
+        sets[n_sets++] = outset;
+    }
+    sets[n_sets] = NULL;
+    char err[512];
+    char *text = read_text(preset, err, sizeof err);
+    if (!text) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return EXIT_RUNTIME;
+    }
+    vt_model *m = NULL;
+    vt_pipeline *p = NULL;
+    int rc = EXIT_RUNTIME;
+    static const vt_slot_spec none[] = {{NULL, 0, 0, NULL}};
+    if ((model_path && vt_model_open(c->ctx, model_path, &m)) || vt_pipeline_create(c->ctx, text, none, sets, m, &p) ||
+        vt_pipeline_run(p)) {
+        runtime_error(c);
+        goto done;
+    }
+    rc = 0;
+done:
+    vt_pipeline_destroy(&p);
+    vt_model_close(&m);
+    free(text);
+    return rc;
+}
+
 static const command commands[] = {
     {"version", "print the version and build features",
      "usage: vitrail version\n\nPrints the version and whether this build has the Vulkan backend.\n",
@@ -583,6 +671,19 @@ static const command commands[] = {
      "in a tEXt chunk 'parameters' ('vitrail info OUT.png' prints them); it is\n"
      "written to a temporary name and renamed when complete.\n",
      cmd_sample},
+    {"stages", "list every pipeline stage with its slots and parameters",
+     "usage: vitrail [--plugin FILE.so] stages\n\n"
+     "Lists the built-in stages and those of loaded plugins: the typed slots each\n"
+     "reads and writes, and its parameters with defaults and ranges.\n",
+     cmd_stages},
+    {"run", "run a pipeline preset",
+     "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [--set STAGE.PARAM=VALUE]... [-o OUT]\n\n"
+     "PRESET is a text file, one stage per line with key=value parameters\n"
+     "(assets/pipelines/ holds the presets). The chain is validated before anything\n"
+     "runs: unknown stages or parameters, out-of-range values and slots no earlier\n"
+     "stage produces are reported naming the stage, slot or parameter. --set\n"
+     "overrides a parameter; -o sets write_image.path.\n",
+     cmd_run},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -596,6 +697,7 @@ static void print_help(FILE *f) {
     fprintf(f,
             "\nGlobal options:\n"
             "  --threads N   CPU worker threads (default: online cores)\n"
+            "  --plugin SO   load pipeline stages from a shared object (repeatable)\n"
             "  -v, --verbose debug logging on stderr\n"
             "  -h, --help    this help; 'vitrail COMMAND --help' for a command\n\n"
             "Exit codes: 0 success, 1 runtime failure, 2 usage error.\n");
@@ -603,6 +705,8 @@ static void print_help(FILE *f) {
 
 int main(int argc, char **argv) {
     cli c = {0};
+    const char *plugins[16];
+    int n_plugins = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (is_help(argv[i])) {
@@ -613,6 +717,10 @@ int main(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             c.verbose = 1;
+        } else if (strcmp(argv[i], "--plugin") == 0) {
+            if (i + 1 >= argc) return usage_error("--plugin needs a FILE.so%s", "");
+            if (n_plugins == 16) return usage_error("more than 16 --plugin options%s", "");
+            plugins[n_plugins++] = argv[++i];
         } else if (strcmp(argv[i], "--threads") == 0) {
             if (i + 1 >= argc) return usage_error("--threads needs a value%s", "");
             if (parse_int(argv[++i], 1, 1024, &c.n_threads))
@@ -645,6 +753,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return EXIT_RUNTIME;
     }
+    for (int k = 0; k < n_plugins; k++)
+        if (vt_stage_load_plugin(c.ctx, plugins[k])) {
+            int e = runtime_error(&c);
+            vt_context_destroy(&c.ctx);
+            return e;
+        }
     int rc = cmd->run(&c, argc - i, argv + i);
     vt_context_destroy(&c.ctx);
     return rc;
