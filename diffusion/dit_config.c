@@ -137,7 +137,7 @@ int vt_dit_config_parse(vt_context *ctx, const char *json, vt_dit_config *cfg) {
     cfg->cond_pooled = get_bool(o, "cond_pooled");
     cfg->out_channels = cfg->in_channels * (cfg->learn_sigma ? 2 : 1);
     double ratio = vt_json_get_num(o, "mlp_ratio", 4.0);
-    cfg->mlp_hidden = (int)lround(cfg->hidden * ratio);
+    cfg->mlp_hidden = (int)(cfg->hidden * ratio); /* int(), as DiT's Mlp(hidden_features=int(D * mlp_ratio)) */
     cfg->timestep_scale = vt_json_get_num(o, "timestep_scale", 1000.0);
     cfg->flow_shift = vt_json_get_num(o, "flow_shift", 1.0);
     if (cfg->hidden % cfg->heads) {

@@ -203,6 +203,28 @@ int vt_image_save_png(vt_context *ctx, const char *path, const vt_image *img, co
 /* The tEXt value of `key` in a PNG (malloc-ed; NULL when absent, which is not an error). */
 int vt_png_text(vt_context *ctx, const char *path, const char *key, char **value);
 
+/* ---- videos ---- */
+
+typedef struct vt_video {
+    int width, height, frames;
+    double fps;              /* frames per second of `pixels` */
+    double src_fps;          /* the file's own rate (load only) */
+    unsigned char *pixels;   /* (frames, height, width, 3) RGB */
+} vt_video;
+
+typedef struct vt_video_load_params {
+    int width, height;       /* 0 = the file's; frames are scaled (bicubic) to this */
+    double fps;              /* 0 = the file's; otherwise frames are resampled in time (nearest earlier frame) */
+    int max_frames;          /* 0 = all */
+} vt_video_load_params;
+
+/* Decodes the best video stream of anything FFmpeg opens (MP4, WebM, MKV, GIF...). */
+int vt_video_load(vt_context *ctx, const char *path, const vt_video_load_params *params, vt_video *out);
+/* Encodes to .mp4 (H.264 with libx264 when present, else MPEG-4 Part 2; yuv420p,
+ * odd sizes cropped by one pixel) or .gif; temporary name, then rename. */
+int vt_video_save(vt_context *ctx, const char *path, const vt_video *v);
+void vt_video_free(vt_video *v);
+
 /* ---- compute devices ---- */
 
 typedef enum vt_device_type {

@@ -1,136 +1,412 @@
 #!/usr/bin/env python3
 """Regenerates tests/data/conformance/: small random-weight DiT models of several
 configs, forward inputs and outputs, and 4-step sampling runs, all computed by the
-reference in this folder. The C engine must reproduce them (tests/test_dit.c).
-Deterministic: fixed torch seeds, and vitrail's own RNG for sampling noise.
+reference in this folder (tests/test_dit.c checks the C engine against them).
 
-    /usr/bin/python3 tools/reference/make_fixtures.py [OUT_DIR]
+    /usr/bin/python3 tools/reference/make_fixtures.py            # write the fixtures
+    /usr/bin/python3 tools/reference/make_fixtures.py --check    # compare with the committed ones
+    /usr/bin/python3 tools/reference/make_fixtures.py --out DIR  # write elsewhere
+
+Deterministic: weights and inputs come from vitrail's own Philox generator
+(vt_rng.py) with fixed seeds, not from torch's generator, whose streams are not
+promised to stay the same across PyTorch versions; the model runs in float64 on
+one thread. Before writing, the script builds everything twice and requires the
+same bytes, and runs its self-checks (RNG known answer, the attention masks'
+key counts, the safetensors round trip, guidance's padded null token).
+
+Per config directory:
+  model.safetensors        F32 weights, config JSON in __metadata__["config"]
+  forward_in.safetensors   x, t (what the network sees: the DDPM step, or
+                           t * timestep_scale for v models), and as needed
+                           y (class labels as F32), cond, cond_mask (F32, 1 = present)
+  forward_out.safetensors  out
+  sample_<name>.safetensors  out (x_0), noise (x_T = normal(seed, stream 0)),
+                           and the inputs y / cond / cond_mask; __metadata__:
+                           sampler, steps, cfg, seed, eta, shift, batch
 """
+import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+
 import st_io  # noqa: E402
-from dit_ref import DiT  # noqa: E402
-from samplers import sample  # noqa: E402
+import vt_rng  # noqa: E402
+from dit_ref import DiT, allowed_mask, causal_window, natten_window, parse_pattern  # noqa: E402
+from samplers import sample, sample_from_fixture  # noqa: E402
 
+DEFAULT_OUT = os.path.normpath(os.path.join(_HERE, "..", "..", "tests", "data", "conformance"))
+B = 2  # batch of every forward and sampling run
+
+# name -> (config, fixture parameters). Keep the whole folder under 3 MB.
 CONFIGS = {
-    # class labels, learned sigma, full attention, eps prediction
-    "img_class_sigma": {
-        "arch": "dit", "in_channels": 4, "input_size": [8, 8], "patch_size": 2, "hidden_size": 32,
-        "depth": 2, "num_heads": 2, "num_classes": 10, "learn_sigma": True,
-    },
-    # local, block, grid and axial blocks with pooled cross-attention conditioning
-    "img_local_cross": {
-        "arch": "dit", "in_channels": 3, "input_size": [16, 16], "patch_size": 2, "hidden_size": 32,
-        "depth": 6, "num_heads": 4, "cond_dim": 24, "cond_pooled": True,
-        "attention": ["neighborhood 3x3", "block 4", "grid 2", "axial_h", "neighborhood 3x3 dilation 2", "axial_w"],
-    },
-    # a clip: spatial/temporal blocks (Latte), 3D and causal neighborhoods, velocity model
-    "vid_temporal": {
-        "arch": "dit", "in_channels": 3, "input_size": [8, 8], "frames": 4, "patch_size": 2, "hidden_size": 32,
-        "depth": 4, "num_heads": 2, "cond_dim": 16, "prediction": "v", "timestep_scale": 1000,
-        "attention": ["spatial", "temporal", "neighborhood 3x3x3", "neighborhood 3x3x3 causal"],
-    },
-    # rectified flow with classes
-    "img_rf_full": {
-        "arch": "dit", "in_channels": 3, "input_size": [12, 12], "patch_size": 2, "hidden_size": 48,
-        "depth": 2, "num_heads": 3, "num_classes": 5, "prediction": "v", "flow_shift": 3.0,
-        "attention": ["full", "neighborhood 3x3"],
-    },
+    # DiT as published: class labels, learned sigma, every block full (the default),
+    # eps prediction; the file carries pos_embed as DiT checkpoints do.
+    "img_class_sigma": (
+        {"arch": "dit", "in_channels": 4, "input_size": [8, 8], "patch_size": 2, "hidden_size": 32, "depth": 3,
+         "num_heads": 2, "num_classes": 10, "learn_sigma": True},
+        {"seed": 11, "pos_embed": True, "t": [803.0, 17.0], "y": [7, 3],
+         "samples": [("ddim_eta0", "ddim", 4.0, 0.0, 0.0, 1234, [1, 8]),
+                     ("ddim_eta05", "ddim", 1.5, 0.5, 0.0, 0xFEDCBA9876543210, [0, 9])]}),
+    # local / block / grid / axial self-attention, cross-attention with pooling,
+    # conditioning lengths that differ per item (5 of 7 and 7 of 7), mlp_ratio 2.5
+    "img_local_cross": (
+        {"arch": "dit", "in_channels": 3, "input_size": [16, 16], "patch_size": 2, "hidden_size": 32, "depth": 6,
+         "num_heads": 4, "mlp_ratio": 2.5, "cond_dim": 24, "cond_pooled": True,
+         "attention": ["neighborhood 5x3", "block 4", "grid 2", "axial_h", "neighborhood 3x3 dilation 2", "axial_w"]},
+        {"seed": 12, "t": [999.0, 250.0], "L": 7, "mask": [[1, 1, 1, 1, 1, 0, 0], [1] * 7],
+         "samples": [("dpmpp2m", "dpmpp2m", 3.0, 0.0, 0.0, 777, None)]}),
+    # a clip (Latte): spatial and temporal blocks, 3D and causal neighborhoods (one
+    # dilated in time), a 2D neighborhood (stays in its frame), full over the clip;
+    # cross-attention with a non-contiguous mask; velocity prediction
+    "vid_temporal": (
+        {"arch": "dit", "in_channels": 4, "input_size": [8, 8], "frames": 4, "patch_size": 2, "hidden_size": 32,
+         "depth": 7, "num_heads": 2, "cond_dim": 16, "prediction": "v", "timestep_scale": 1000,
+         "attention": ["spatial", "temporal", "neighborhood 3x3x3", "neighborhood 3x3x3 causal", "neighborhood 3x3",
+                       "neighborhood 2x3x3 dilation 2x1x1 causal", "full"]},
+        {"seed": 13, "t": [287.5, 850.0], "L": 5, "mask": [[1, 0, 1, 1, 0], [1] * 5],
+         "samples": [("euler_shift3", "euler", 2.0, 0.0, 3.0, 2024, None)]}),
+    # rectified flow with classes on a non-square input; full and local blocks
+    "img_rf_full": (
+        {"arch": "dit", "in_channels": 3, "input_size": [12, 16], "patch_size": 2, "hidden_size": 48, "depth": 2,
+         "num_heads": 3, "num_classes": 5, "prediction": "v", "flow_shift": 2.5,
+         "attention": ["full", "neighborhood 3x3"]},
+        {"seed": 14, "t": [640.0, 31.25], "y": [2, 5],  # 5 = the null class
+         "samples": [("euler_nocfg", "euler", 1.0, 0.0, 1.0, 5, [4, 0]),
+                     ("euler_cfg_modelshift", "euler", 1.5, 0.0, 0.0, 6, [1, 3])]}),  # shift 0: flow_shift 2.5
 }
 
-SAMPLES = {
-    "img_class_sigma": [("ddim_eta0", "ddim", 4.0, 0.0, 0.0), ("ddim_eta05", "ddim", 1.5, 0.5, 0.0)],
-    "img_local_cross": [("dpmpp2m", "dpmpp2m", 3.0, 0.0, 0.0)],
-    "vid_temporal": [("euler_shift3", "euler", 2.0, 0.0, 3.0)],
-    "img_rf_full": [("euler_nocfg", "euler", 1.0, 0.0, 0.0)],
-}
+
+def init_std(name, t):
+    """Every tensor random (DiT zero-initialises adaLN and the final layer, which would
+    make the test trivial): weights N(0, 1/fan_in) clamped to std 0.02..0.5, biases
+    0.05, the class table and null token 0.5. Activations stay O(1) block after block."""
+    if "embedding_table" in name or name == "cond_embedder.null":
+        return 0.5
+    if t.dim() == 1:
+        return 0.05
+    fan_in = t[0].numel()
+    return min(0.5, max(0.02, fan_in ** -0.5))
 
 
-def randomise(model, gen):
-    """Every parameter random (DiT zero-initialises adaLN and the final layer, which
-    would make a conformance test trivially pass): normal / sqrt(fan-in)."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            fan_in = p[0].numel() if p.dim() > 1 else 1
-            std = 0.05 if p.dim() == 1 else 1.0 / fan_in ** 0.5
-            if "embedding_table" in name or name.endswith("null"):
-                std = 1.0
-            p.copy_(torch.randn(p.shape, generator=gen) * std)
+def randomise(model, seed):
+    """Weights from vt_rng: tensor number i of the file's order draws normal(seed, stream i)."""
+    tensors = {}
+    for i, (name, t) in enumerate(model.file_tensors().items()):
+        if name in ("pos_embed", "temp_embed"):
+            tensors[name] = t
+        else:
+            tensors[name] = vt_rng.normal(seed, i, 0, t.numel()).reshape(t.shape) * init_std(name, t)
+    model.load_file_tensors(tensors)
 
 
-def cond_inputs(cfg, B, gen, full_lengths=False):
-    ci = {}
-    if cfg.get("num_classes"):
-        ci["y"] = torch.tensor([1, cfg["num_classes"]][:B] if B == 2 else [1] * B, dtype=torch.long)
-        ci["y"] = torch.randint(0, cfg["num_classes"], (B,), generator=gen)
-    if cfg.get("cond_dim"):
-        L = 7
-        ci["cond"] = torch.randn(B, L, cfg["cond_dim"], generator=gen)
-        m = torch.ones(B, L)
-        if not full_lengths:
-            m[0, 5:] = 0  # 5 of 7 tokens present in the first item, all 7 in the second
-        ci["cond_mask"] = m
-    return ci
-
-
-def as_file(ci):
+def inputs(cfg, par, stream, y):
+    """y / cond / cond_mask for one run (F32 tensors as the fixtures store them)."""
     out = {}
-    for k, v in ci.items():
-        out[k] = v.float()  # labels travel as F32 (docs/model-format.md)
+    if cfg.get("num_classes"):
+        out["y"] = torch.tensor(y, dtype=torch.float32)
+    if cfg.get("cond_dim"):
+        L = par["L"]
+        # masked positions hold random values too: masking must remove them
+        out["cond"] = vt_rng.normal(par["seed"], stream, 0, B * L * cfg["cond_dim"]).reshape(B, L, cfg["cond_dim"])
+        out["cond_mask"] = torch.tensor(par["mask"], dtype=torch.float32)
     return out
 
 
-def build(out_dir):
-    for ci_, (name, cfg) in enumerate(CONFIGS.items()):
+def fmt(v):
+    return "%.9g" % v
+
+
+def build(out_dir, dtype=torch.float64, log=None):
+    """Writes every fixture into out_dir; returns {config: (model, forward out)}."""
+    made = {}
+    for name, (cfg, par) in CONFIGS.items():
         d = os.path.join(out_dir, name)
         os.makedirs(d, exist_ok=True)
-        gen = torch.Generator().manual_seed(1000 + ci_)
-        model = DiT(cfg)
-        randomise(model, gen)
-        model.eval()
-        st_io.save(os.path.join(d, "model.safetensors"), model.state_for_file(),
-                   {"config": json.dumps(cfg), "weights": "random (tools/reference/make_fixtures.py)"})
-        B, C, (H, W) = 2, cfg.get("in_channels", 4), cfg["input_size"]
-        T = cfg.get("frames", 0)
+        model = DiT(cfg, dtype=dtype)
+        randomise(model, par["seed"])
+        st_io.save(os.path.join(d, "model.safetensors"), model.file_tensors(with_pos_embed=par.get("pos_embed", False)),
+                   {"config": json.dumps(cfg, separators=(",", ":")), "name": "conformance/" + name,
+                    "weights": "random, tools/reference/make_fixtures.py"})
+        H, W = cfg["input_size"]
+        C, T = cfg["in_channels"], cfg.get("frames", 0)
         shape = (B, C, T, H, W) if T else (B, C, H, W)
-        x = torch.randn(shape, generator=gen)
-        if cfg.get("prediction") == "v":
-            t = torch.tensor([0.3 * cfg.get("timestep_scale", 1000), 0.85 * cfg.get("timestep_scale", 1000)])
-        else:
-            t = torch.tensor([17.0, 803.0])
-        ci = cond_inputs(cfg, B, gen)
-        with torch.no_grad():
-            out = model(x, t, **ci)
-        st_io.save(os.path.join(d, "forward_in.safetensors"), {"x": x, "t": t, **as_file(ci)})
+        n = 1
+        for v in shape:
+            n *= v
+        fin = {"x": vt_rng.normal(par["seed"], 100, 0, n).reshape(shape), "t": torch.tensor(par["t"]),
+               **inputs(cfg, par, 101, par.get("y"))}
+        out = model(fin["x"], fin["t"], y=fin.get("y"), cond=fin.get("cond"), cond_mask=fin.get("cond_mask")).float()
+        st_io.save(os.path.join(d, "forward_in.safetensors"), fin)
         st_io.save(os.path.join(d, "forward_out.safetensors"), {"out": out})
-        for sname, sampler, scale, eta, shift in SAMPLES[name]:
-            sci = cond_inputs(cfg, B, gen)
-            seed = 42 + len(sname)
-            res = sample(model, shape, sampler, 4, scale, seed, eta=eta, shift=shift, cond_inputs=sci)
-            meta = {"sampler": sampler, "steps": "4", "cfg": repr(scale), "seed": str(seed), "eta": repr(eta),
-                    "shift": repr(shift), "batch": str(B)}
-            st_io.save(os.path.join(d, f"sample_{sname}.safetensors"), {"out": res, **as_file(sci)}, meta)
-        print(f"{name}: out range {out.abs().max().item():.3f}", file=sys.stderr)
+        if log:
+            log("%-16s forward: out %s, max |out| %.3f" % (name, tuple(out.shape), out.abs().max().item()))
+        for k, (sname, sampler, scale, eta, shift, seed, y) in enumerate(par["samples"]):
+            sin = inputs(cfg, par, 102 + k, y)
+            res = sample(model, sampler, 4, scale, seed, B, y=sin.get("y"), cond=sin.get("cond"),
+                         cond_mask=sin.get("cond_mask"), eta=eta, shift=shift)
+            meta = {"sampler": sampler, "steps": "4", "cfg": fmt(scale), "seed": str(seed), "eta": fmt(eta),
+                    "shift": fmt(shift), "batch": str(B)}
+            st_io.save(os.path.join(d, "sample_%s.safetensors" % sname), {"out": res["out"], "noise": res["noise"], **sin},
+                       meta)
+            if log:
+                log("%-16s sample_%s: max |x0| %.3f" % (name, sname, res["out"].abs().max().item()))
+        made[name] = (model, fin, out)
+    return made
+
+
+# ---- self-checks ----
 
 
 def check_masks():
-    """Every neighborhood query sees exactly prod(k) keys (NATTEN's rule)."""
-    from dit_ref import allowed_mask, parse_pattern
+    """NATTEN windows on known cases, and for every pattern on several grids: the
+    number of keys each query sees, that it sees itself, no look-ahead when causal,
+    symmetry where the definition is symmetric."""
+    known = [((0, 8, 3, 1), [0, 1, 2]), ((7, 8, 3, 1), [5, 6, 7]), ((4, 8, 3, 1), [3, 4, 5]),
+             ((4, 8, 4, 1), [2, 3, 4, 5]), ((1, 8, 3, 2), [1, 3, 5]), ((7, 8, 3, 2), [3, 5, 7]),
+             ((6, 8, 3, 2), [2, 4, 6]), ((2, 9, 3, 2), [0, 2, 4]), ((8, 9, 3, 2), [4, 6, 8]), ((7, 9, 3, 2), [3, 5, 7])]
+    for args, want in known:
+        assert natten_window(*args) == want, (args, natten_window(*args), want)
+    assert causal_window(3, 3, 1) == [3, 2, 1] and causal_window(1, 3, 1) == [1, 0] and causal_window(3, 2, 2) == [3, 1]
 
-    for pat, (T, H, W), k in [("neighborhood 3x3", (1, 8, 8), 9), ("neighborhood 3x3 dilation 2", (1, 8, 8), 9),
-                              ("neighborhood 3x3x3", (4, 4, 4), 27), ("neighborhood 5x5", (1, 7, 9), 25)]:
-        m = allowed_mask(parse_pattern(pat), T, H, W)
-        assert (m.sum(1) == k).all(), pat
+    cases = [
+        ("full", (1, 4, 4)), ("full", (3, 2, 4)), ("spatial", (3, 4, 4)), ("temporal", (4, 3, 2)),
+        ("axial_h", (2, 4, 6)), ("axial_w", (2, 4, 6)), ("block 4", (1, 8, 8)), ("block 2", (2, 4, 6)),
+        ("grid 2", (1, 8, 8)), ("grid 3", (2, 6, 9)),
+        ("neighborhood 3x3", (1, 8, 8)), ("neighborhood 5x3", (1, 8, 8)), ("neighborhood 3x3", (3, 4, 5)),
+        ("neighborhood 4x4", (1, 7, 9)), ("neighborhood 5x5", (1, 7, 9)), ("neighborhood 3x3 dilation 2", (1, 8, 8)),
+        ("neighborhood 3x3 dilation 2", (1, 9, 7)), ("neighborhood 2x3 dilation 3x2", (1, 7, 8)),
+        ("neighborhood 3x3x3", (4, 4, 4)), ("neighborhood 3x3x3 causal", (4, 4, 4)),
+        ("neighborhood 2x3x3 dilation 2x1x1 causal", (4, 4, 4)), ("neighborhood 2x3x3 dilation 2x1x1", (5, 4, 4)),
+        ("neighborhood 3x3x3 causal", (5, 3, 3)), ("neighborhood 1x3x3", (2, 3, 3)),
+    ]
+    for s, (T, h, w) in cases:
+        p = parse_pattern(s)
+        m = allowed_mask(p, T, h, w)
+        N = T * h * w
+        cnt = m.sum(1)
+        assert bool(m.diagonal().all()), "%s: a query does not see itself" % s
+        kind = p["kind"]
+        if kind == "neighborhood":
+            kt, kh, kw = p["kernel"]
+            if p["causal"]:
+                for q in range(N):
+                    t = q // (h * w)
+                    want = len(causal_window(t, kt, p["dilation"][0])) * kh * kw
+                    assert cnt[q] == want, "%s on %s: query %d sees %d keys, not %d" % (s, (T, h, w), q, cnt[q], want)
+                    assert not m[q, (t + 1) * h * w:].any(), "%s: query %d sees a later frame" % (s, q)
+            else:
+                assert bool((cnt == kt * kh * kw).all()), "%s on %s: not every query sees %d keys" % (s, (T, h, w),
+                                                                                                    kt * kh * kw)
+            continue
+        want = {"full": N, "spatial": h * w, "temporal": T, "axial_h": h, "axial_w": w}.get(kind)
+        if kind in ("block", "grid"):
+            want = p["window"] ** 2
+        assert bool((cnt == want).all()), "%s on %s: key counts %s, not %d" % (s, (T, h, w), cnt.unique().tolist(), want)
+        assert bool((m == m.T).all()), "%s: not symmetric" % s
+    for s, grid in [("neighborhood 5x5 dilation 2", (1, 8, 8)), ("neighborhood 3x3x3", (1, 4, 4)), ("block 3", (1, 8, 8))]:
+        try:
+            allowed_mask(parse_pattern(s), *grid)
+        except ValueError:
+            continue
+        raise AssertionError("%s on %s should be refused" % (s, grid))
+
+
+def check_padded_null(made):
+    """The unconditional branch pads the null token with masked-out zeros to the batch's
+    L; that must equal running it as a one-token sequence."""
+    for name, (model, fin, _) in made.items():
+        if not model.cfg["cond_dim"]:
+            continue
+        x, t = fin["x"], fin["t"]
+        L = fin["cond"].shape[1]
+        null = model.cond_embedder.null.detach().float()
+        one = model(x, t, cond=null.expand(B, 1, -1).contiguous(), cond_mask=torch.ones(B, 1))
+        pad = torch.zeros(B, L, null.shape[1])
+        pad[:, 0] = null[0]
+        junk = pad.clone()
+        junk[:, 1:] = 7.0
+        mask = torch.zeros(B, L)
+        mask[:, 0] = 1
+        for c in (pad, junk):
+            two = model(x, t, cond=c, cond_mask=mask)
+            err = (one - two).abs().max().item()
+            assert err < 1e-9, "%s: padded null token differs from a one-token sequence by %g" % (name, err)
+
+
+def check_files(out_dir, made):
+    """Every file reads back (with this reader) to what was computed; models reload."""
+    for name, (model, fin, out) in made.items():
+        d = os.path.join(out_dir, name)
+        m2 = DiT.from_file(os.path.join(d, "model.safetensors"), dtype=model.dtype)
+        for (k, a), (k2, b) in zip(model.state_dict().items(), m2.state_dict().items()):
+            assert k == k2 and torch.equal(a, b), "%s: %s does not reload" % (name, k)
+        tin, _ = st_io.load(os.path.join(d, "forward_in.safetensors"))
+        assert set(tin) == set(fin) and all(torch.equal(tin[k], fin[k]) for k in fin)
+        tout, _ = st_io.load(os.path.join(d, "forward_out.safetensors"))
+        assert torch.equal(tout["out"], out)
+        for f in sorted(os.listdir(d)):
+            if f.startswith("sample_"):
+                tensors, meta = st_io.load(os.path.join(d, f))
+                again = sample_from_fixture(model, tensors, meta)
+                assert torch.equal(again["out"], tensors["out"]), "%s/%s: re-running gives other bytes" % (name, f)
+                noise = vt_rng.normal(int(meta["seed"]), 0, 0, tensors["noise"].numel()).reshape(tensors["noise"].shape)
+                assert torch.equal(noise, tensors["noise"])
+
+
+def report_f32(out_dir, made, log):
+    """How far the same runs are with the model in float32 (DiT's precision): a
+    measure of what tolerance the float32 engine needs."""
+    for name, (model, fin, out) in made.items():
+        m32 = DiT(model.cfg, dtype=torch.float32)
+        m32.load_file_tensors(model.file_tensors())
+        o32 = m32(fin["x"], fin["t"], y=fin.get("y"), cond=fin.get("cond"), cond_mask=fin.get("cond_mask"))
+        e = (o32.double() - out.double()).abs().max().item() / out.abs().max().item()
+        assert e < 1e-5, "%s: float32 and float64 forwards differ by %.3e" % (name, e)
+        d = os.path.join(out_dir, name)
+        worst = 0.0
+        for f in sorted(os.listdir(d)):
+            if f.startswith("sample_"):
+                tensors, meta = st_io.load(os.path.join(d, f))
+                r = sample_from_fixture(m32, tensors, meta)["out"]
+                worst = max(worst, (r.double() - tensors["out"].double()).abs().max().item()
+                            / tensors["out"].abs().max().item())
+        log("%-16s float32 model vs fixture: forward rel err %.2e, samples %.2e" % (name, e, worst))
+
+
+def check_discriminative(made, log):
+    """The forward fixtures would catch an engine that got a block's pattern, the
+    conditioning mask, the label or an embedding wrong: each such change moves the
+    output by far more than the C test's tolerance."""
+    def rel(a, b):
+        return (a.double() - b.double()).abs().max().item() / b.abs().max().item()
+
+    def run(model, fin, **kw):
+        args = dict(y=fin.get("y"), cond=fin.get("cond"), cond_mask=fin.get("cond_mask"))
+        args.update(kw)
+        return model(fin["x"], fin["t"], **args)
+
+    least = float("inf")
+    for name, (model, fin, out) in made.items():
+        changes = []
+        for i, s in enumerate(model.cfg["attention"]):
+            alt = "spatial" if s == "full" and model.T else ("full" if s != "full" else None)
+            if alt is None:
+                continue
+            cfg = dict(model.cfg)
+            cfg["attention"] = list(cfg["attention"])
+            cfg["attention"][i] = alt
+            m2 = DiT({k: v for k, v in cfg.items() if k not in ("mlp_hidden", "out_channels")}, dtype=model.dtype)
+            m2.load_file_tensors(model.file_tensors())
+            changes.append(("block %d '%s' -> '%s'" % (i, s, alt), run(m2, fin)))
+        if "cond_mask" in fin:
+            changes.append(("cond_mask ignored", run(model, fin, cond_mask=None)))
+        if "y" in fin:
+            changes.append(("other labels", run(model, fin, y=(fin["y"] + 1) % model.cfg["num_classes"])))
+        with torch.no_grad():
+            for buf in ("pos_embed", "temp_embed"):
+                if hasattr(model, buf):
+                    keep = getattr(model, buf).clone()
+                    getattr(model, buf).zero_()
+                    changes.append((buf + " left out", run(model, fin)))
+                    getattr(model, buf).copy_(keep)
+        for what, o in changes:
+            e = rel(o, out)
+            least = min(least, e)
+            assert e > 1e-3, "%s: %s moves the forward by only %.2e" % (name, what, e)
+    log("discriminative: every pattern / mask / label / embedding change moves a forward by >= %.1e" % least)
+
+
+def files_equal(a, b):
+    bad = []
+    for root, _, files in os.walk(a):
+        for f in files:
+            pa = os.path.join(root, f)
+            pb = os.path.join(b, os.path.relpath(pa, a))
+            if not os.path.exists(pb) or open(pa, "rb").read() != open(pb, "rb").read():
+                bad.append(os.path.relpath(pa, a))
+    for root, _, files in os.walk(b):
+        for f in files:
+            if not os.path.exists(os.path.join(a, os.path.relpath(os.path.join(root, f), b))):
+                bad.append(os.path.relpath(os.path.join(root, f), b))
+    return sorted(bad)
+
+
+def compare_numeric(new_dir, old_dir, log):
+    """For --check on another PyTorch: the largest relative difference per file."""
+    worst = 0.0
+    for root, _, files in os.walk(new_dir):
+        for f in sorted(files):
+            rel = os.path.relpath(os.path.join(root, f), new_dir)
+            po = os.path.join(old_dir, rel)
+            if not os.path.exists(po):
+                log("%s: missing in %s" % (rel, old_dir))
+                worst = float("inf")
+                continue
+            a, ma = st_io.load(os.path.join(root, f), dtype=torch.float64)
+            b, mb = st_io.load(po, dtype=torch.float64)
+            if set(a) != set(b) or ma != mb:
+                log("%s: different tensors or metadata" % rel)
+                worst = float("inf")
+                continue
+            e = max(((a[k] - b[k]).abs().max() / b[k].abs().max().clamp(min=1e-30)).item() if a[k].numel() else 0.0
+                    for k in a)
+            worst = max(worst, e)
+            if e:
+                log("%s: max rel diff %.3e" % (rel, e))
+    return worst
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=DEFAULT_OUT, help="fixture folder (default tests/data/conformance)")
+    ap.add_argument("--check", action="store_true", help="regenerate in a temporary folder and compare with --out")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    log = lambda s: print(s, file=sys.stderr)  # noqa: E731
+    vt_rng.self_test()
+    check_masks()
+    log("self-checks: vt_rng known answer, attention masks: ok")
+    tmp = tempfile.mkdtemp(prefix="vt-fixtures-")
+    try:
+        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        made = build(a, log=log)
+        build(b)
+        bad = files_equal(a, b)
+        assert not bad, "not deterministic: %s" % bad
+        log("deterministic: two builds gave the same bytes")
+        check_files(a, made)
+        check_padded_null(made)
+        report_f32(a, made, log)
+        check_discriminative(made, log)
+        log("self-checks: files read back, samples re-run, padded null token: ok")
+        if args.check:
+            bad = files_equal(a, args.out)
+            if not bad:
+                log("--check: %s holds exactly these bytes" % args.out)
+                return 0
+            log("--check: %d files differ in bytes: %s" % (len(bad), " ".join(bad)))
+            worst = compare_numeric(a, args.out, log)
+            log("--check: worst relative difference %.3e" % worst)
+            return 0 if worst <= 1e-6 else 1
+        for name in CONFIGS:
+            dst = os.path.join(args.out, name)
+            if os.path.isdir(dst):
+                shutil.rmtree(dst)
+            shutil.copytree(os.path.join(a, name), dst)
+        total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.out) for f in fs)
+        log("wrote %s (%d bytes)" % (args.out, total))
+        assert total < 3 << 20, "fixtures exceed 3 MB"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
-    here = os.path.dirname(os.path.abspath(__file__))
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "tests", "data", "conformance")
-    torch.set_num_threads(1)  # bit-identical across runs
-    check_masks()
-    build(out_dir)
+    sys.exit(main())

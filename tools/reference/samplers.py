@@ -1,100 +1,213 @@
-"""Reference samplers (diffusion/sampler.c is their C twin): DDIM (eps, eta),
-DPM-Solver++(2M) (Lu et al. 2022, data prediction), Euler for rectified flow, with
-classifier-free guidance batched as [conditional; unconditional]. Scalars in
-float64; tensor updates in float64, rounded to float32 once per step."""
-import math
+"""Reference samplers, the twins of diffusion/sampler.c, step for step:
+DDIM (eps models, eta), DPM-Solver++(2M) (Lu et al. 2022, data prediction, eps
+models) and Euler for rectified flow (v models, timestep shift), with
+classifier-free guidance batched as [conditional; unconditional].
 
-import numpy as np
+Precision, as the C engine does it: schedule scalars are Python floats (IEEE
+double, the same operations in the same order as sampler.c); the state x, the
+model's prediction and DPM-Solver's previous x0 are float32 between steps; every
+per-element update is computed in float64 and rounded once to float32. The noise
+is vitrail's (vt_rng.py): x_T = normal(seed, stream 0), DDIM's step i draws
+normal(seed, stream 1 + i).
+
+    python3 samplers.py MODEL.safetensors SAMPLE.safetensors [--f32]
+
+re-runs the sampling run a fixture file describes (its __metadata__ and inputs)
+and prints how far the result is from its "out".
+"""
+import math
+import os
+import struct
+import sys
+
 import torch
 
-import vt_rng
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import vt_rng  # noqa: E402
+
+SAMPLERS = ("ddim", "dpmpp2m", "euler")
 
 
-def guided(model, x, t, cond_inputs, scale):
-    """The guided prediction for the first C channels."""
-    cfg = model.cfg
-    C = model.C
-    B = x.shape[0]
-    guide = scale != 1.0 and (cfg.get("num_classes", 0) or cfg.get("cond_dim", 0))
-    y, cond, cmask = cond_inputs.get("y"), cond_inputs.get("cond"), cond_inputs.get("cond_mask")
-    if not guide:
-        out = model(x, torch.full((B,), float(t)), y=y, cond=cond, cond_mask=cmask)
-        return out[:, :C].double()
-    xx = torch.cat([x, x])
-    yy = None
-    if cfg.get("num_classes", 0):
-        null = torch.full((B,), cfg["num_classes"], dtype=torch.long)
-        yy = torch.cat([y if y is not None else null, null])
-    cc = mm = None
-    if cfg.get("cond_dim", 0):
-        L = cond.shape[1]
-        ucond = torch.zeros_like(cond)
-        ucond[:, 0] = model.cond_embedder.null.detach()[0]
-        umask = torch.zeros(B, L)
-        umask[:, 0] = 1
-        cc = torch.cat([cond, ucond])
-        mm = torch.cat([cmask if cmask is not None else torch.ones(B, L), umask])
-    out = model(xx, torch.full((2 * B,), float(t)), y=yy, cond=cc, cond_mask=mm)
-    oc, ou = out[:B, :C].double(), out[B:, :C].double()
-    return ou + scale * (oc - ou)
+def f32(v):
+    """v rounded to the nearest float32, as a Python float (sampler.c keeps cfg, eta
+    and shift as float, and hands the model a float timestep)."""
+    return struct.unpack("<f", struct.pack("<f", float(v)))[0]
 
 
-def alphas_cumprod(steps):
-    betas = np.linspace(1e-4, 0.02, steps, dtype=np.float64)
-    return np.cumprod(1.0 - betas)
+def canonical(name):
+    if name in ("dpm++2m", "dpmpp2m"):
+        return "dpmpp2m"
+    if name in ("ddim", "euler"):
+        return name
+    raise ValueError("unknown sampler '%s' (ddim, dpmpp2m / dpm++2m, euler)" % name)
 
 
-@torch.no_grad()
-def sample(model, shape, sampler, steps, cfg_scale, seed, eta=0.0, shift=0.0, cond_inputs=None):
-    cond_inputs = cond_inputs or {}
-    n = int(np.prod(shape))
-    x = torch.from_numpy(vt_rng.normal(seed, 0, 0, n).reshape(shape))
-    mcfg = model.cfg
-    if mcfg.get("prediction", "eps") == "v":
-        assert sampler == "euler"
-        sh = shift if shift > 0 else mcfg.get("flow_shift", 1.0)
-        tscale = mcfg.get("timestep_scale", 1000.0)
+def alphas_cumprod(train_steps):
+    """DiT's linear betas 1e-4 .. 0.02 (np.linspace(1e-4, 0.02, n) up to the last bit),
+    written as sampler.c computes them so the doubles are identical; abar = cumprod(1 - beta)."""
+    out, acc = [], 1.0
+    for t in range(train_steps):
+        beta = 1e-4 + (0.02 - 1e-4) * t / (train_steps - 1) if train_steps > 1 else 1e-4
+        acc *= 1.0 - beta
+        out.append(acc)
+    return out
+
+
+def trailing_timesteps(train_steps, steps):
+    """'trailing' spacing: k = train_steps // steps, t_i = train_steps - 1 - i*k; the
+    step after t_i is t_i - k, with abar = 1 once that is below 0 (the last step)."""
+    k = train_steps // steps
+    return [train_steps - 1 - i * k for i in range(steps)], k
+
+
+def flow_times(steps, shift):
+    """s_i = 1 - i/S for i = 0..S, shifted s' = shift*s / (1 + (shift - 1)*s)."""
+    out = []
+    for i in range(steps + 1):
+        s = 1.0 - i / steps
+        out.append(shift * s / (1.0 + (shift - 1.0) * s))
+    return out
+
+
+class Guided:
+    """One model evaluation per step: the guided prediction for the first C channels,
+    float32 (B, C, [T,] H, W). Guidance runs when cfg != 1 and the model has classes
+    or conditioning tokens; the unconditional half then has y = num_classes and, for
+    cond models, the null token cond_embedder.null as the only present token (padded
+    to the batch's L with masked-out zeros, which weigh nothing)."""
+
+    def __init__(self, model, batch, cfg_scale, y=None, cond=None, cond_mask=None):
+        c = model.cfg
+        self.model, self.B, self.C = model, batch, c["in_channels"]
+        self.scale = f32(cfg_scale)
+        self.guide = self.scale != 1.0 and (c["num_classes"] > 0 or c["cond_dim"] > 0)
+        n = 2 if self.guide else 1
+        self.y = self.cond = self.mask = None
+        if c["num_classes"] > 0:
+            null = torch.full((batch,), c["num_classes"], dtype=torch.long)
+            yc = null if y is None else torch.round(torch.as_tensor(y).double()).long().reshape(batch)
+            self.y = torch.cat([yc, null]) if self.guide else yc
+        if c["cond_dim"] > 0:
+            if cond is None:
+                raise ValueError("sampler: the model needs conditioning tokens 'cond'")
+            cond = cond.float()
+            L = cond.shape[1]
+            mask = torch.ones(batch, L) if cond_mask is None else cond_mask.float()
+            if self.guide:
+                ucond = torch.zeros_like(cond)
+                ucond[:, 0] = model.cond_embedder.null.detach().float()[0]
+                umask = torch.zeros(batch, L)
+                umask[:, 0] = 1.0
+                cond, mask = torch.cat([cond, ucond]), torch.cat([mask, umask])
+            self.cond, self.mask = cond, mask
+        self.n = n
+
+    def __call__(self, x, t):
+        B, C = self.B, self.C
+        xb = torch.cat([x] * self.n)
+        tb = torch.full((B * self.n,), f32(t), dtype=torch.float32)
+        out = self.model(xb, tb, y=self.y, cond=self.cond, cond_mask=self.mask).float()  # as the engine's f32 output
+        oc = out[:B, :C]
+        if not self.guide:
+            return oc.contiguous()
+        ou = out[B:, :C].double()
+        return (ou + self.scale * (oc.double() - ou)).float()
+
+
+def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, cond_mask=None, eta=0.0, shift=0.0,
+           x_init=None):
+    """Integrates from x_T to x_0. Returns {"out": x_0, "noise": x_T}, float32,
+    (batch, C, [T,] H, W). eta: DDIM; shift: Euler, 0 = the model's flow_shift."""
+    c = model.cfg
+    sampler = canonical(sampler)
+    if not 1 <= steps <= 10000:
+        raise ValueError("sampler: steps %d is outside 1..10000" % steps)
+    if c["prediction"] == "eps" and sampler == "euler":
+        raise ValueError("sampler: euler is for velocity (rectified-flow) models; this model predicts eps")
+    if c["prediction"] == "v" and sampler != "euler":
+        raise ValueError("sampler: %s is for eps models; this rectified-flow model needs euler" % sampler)
+    if c["prediction"] == "eps" and steps > c["train_steps"]:
+        raise ValueError("sampler: %d steps exceed the model's %d training steps" % (steps, c["train_steps"]))
+    H, W = c["input_size"]
+    shape = (batch, c["in_channels"]) + ((c["frames"],) if c["frames"] else ()) + (H, W)
+    n = 1
+    for v in shape:
+        n *= v
+    x = vt_rng.normal(seed, 0, 0, n).reshape(shape) if x_init is None else x_init.float().reshape(shape).clone()
+    noise = x.clone()
+    g = Guided(model, batch, cfg_scale, y, cond, cond_mask)
+
+    if c["prediction"] == "v":
+        sh = f32(shift) if f32(shift) > 0 else float(c["flow_shift"])
+        s = flow_times(steps, sh)
         for i in range(steps):
-            s0, s1 = 1.0 - i / steps, 1.0 - (i + 1) / steps
-            s0 = sh * s0 / (1 + (sh - 1) * s0)
-            s1 = sh * s1 / (1 + (sh - 1) * s1)
-            v = guided(model, x, np.float32(s0 * tscale), cond_inputs, cfg_scale)
-            x = (x.double() + (s1 - s0) * v).float()
-        return x
-    TS = mcfg.get("train_steps", 1000)
-    abar = alphas_cumprod(TS)
-    k = TS // steps
+            v = g(x, s[i] * c["timestep_scale"])
+            x = (x.double() + (s[i + 1] - s[i]) * v.double()).float()
+        return {"out": x, "noise": noise}
+
+    abar = alphas_cumprod(c["train_steps"])
+    ts, k = trailing_timesteps(c["train_steps"], steps)
+    eta = f32(eta)
     prev_x0, lam_prev = None, 0.0
-    for i in range(steps):
-        t, tn = TS - 1 - i * k, TS - 1 - i * k - k
+    for i, t in enumerate(ts):
+        tn = t - k
         a_t, a_n = abar[t], (abar[tn] if tn >= 0 else 1.0)
-        eps = guided(model, x, t, cond_inputs, cfg_scale)
+        eps = g(x, float(t)).double()
         xd = x.double()
-        sa, s1a = math.sqrt(a_t), math.sqrt(1 - a_t)
+        sa, s1a = math.sqrt(a_t), math.sqrt(1.0 - a_t)
         x0 = (xd - s1a * eps) / sa
         if sampler == "ddim":
-            sigma = eta * math.sqrt((1 - a_n) / (1 - a_t)) * math.sqrt(1 - a_t / a_n)
-            dirc = math.sqrt(max(1 - a_n - sigma * sigma, 0.0))
+            sigma = eta * math.sqrt((1.0 - a_n) / (1.0 - a_t)) * math.sqrt(1.0 - a_t / a_n)
+            dirc = math.sqrt(max(1.0 - a_n - sigma * sigma, 0.0))
             nx = math.sqrt(a_n) * x0 + dirc * eps
             if sigma > 0:
-                z = torch.from_numpy(vt_rng.normal(seed, 1 + i, 0, n).reshape(shape)).double()
+                z = vt_rng.normal(seed, 1 + i, 0, n).reshape(shape).double()
                 nx = nx + sigma * z
             x = nx.float()
-        elif sampler in ("dpmpp2m", "dpm++2m"):
+        else:  # DPM-Solver++(2M)
             lam = math.log(sa / s1a)
             if a_n >= 1.0:
                 x = x0.float()
             else:
-                an, sn = math.sqrt(a_n), math.sqrt(1 - a_n)
+                an, sn = math.sqrt(a_n), math.sqrt(1.0 - a_n)
                 h = math.log(an / sn) - lam
                 if i == 0:
                     D = x0
                 else:
                     r = (lam - lam_prev) / h
-                    D = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * prev_x0
-                x = ((sn / s1a) * xd - an * (math.exp(-h) - 1) * D).float()
-            prev_x0 = x0.float().double()
+                    D = (1.0 + 0.5 / r) * x0 - (0.5 / r) * prev_x0.double()
+                prev_x0 = x0.float()
+                x = ((sn / s1a) * xd - an * (math.exp(-h) - 1.0) * D).float()
             lam_prev = lam
-        else:
-            raise ValueError(sampler)
-    return x
+    return {"out": x, "noise": noise}
+
+
+def sample_from_fixture(model, tensors, meta):
+    """Runs the sampling a fixture file describes (metadata strings as the C test reads them)."""
+    return sample(model, meta["sampler"], int(meta["steps"]), float(meta["cfg"]), int(meta["seed"]),
+                  int(meta["batch"]), y=tensors.get("y"), cond=tensors.get("cond"), cond_mask=tensors.get("cond_mask"),
+                  eta=float(meta.get("eta", "0")), shift=float(meta.get("shift", "0")))
+
+
+def main(argv):
+    import st_io
+    from dit_ref import DiT
+
+    args = [a for a in argv if not a.startswith("--")]
+    if len(args) != 2:
+        print("usage: samplers.py MODEL.safetensors SAMPLE.safetensors [--f32]", file=sys.stderr)
+        return 2
+    model = DiT.from_file(args[0], dtype=torch.float32 if "--f32" in argv else torch.float64)
+    tensors, meta = st_io.load(args[1])
+    res = sample_from_fixture(model, tensors, meta)
+    ref = tensors["out"].double()
+    err = (res["out"].double() - ref).abs().max().item() / ref.abs().max().item()
+    print("%s: max|out - ref| / max|ref| = %.3e" % (args[1], err))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
