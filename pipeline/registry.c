@@ -11,11 +11,15 @@
 extern const vt_stage_desc vt_stage_read_image;
 extern const vt_stage_desc vt_stage_write_image;
 extern const vt_stage_desc vt_stage_denoise;
+extern const vt_stage_desc vt_stage_read_video;
+extern const vt_stage_desc vt_stage_write_video;
 
 static const vt_stage_desc *const builtin[] = {
     &vt_stage_read_image,
+    &vt_stage_read_video,
     &vt_stage_denoise,
     &vt_stage_write_image,
+    &vt_stage_write_video,
 };
 #define N_BUILTIN ((int)(sizeof builtin / sizeof builtin[0]))
 

@@ -187,6 +187,37 @@ START_TEST(denoise_to_png) {
 }
 END_TEST
 
+/* read_video -> invert (plugin) -> write_video: frame count, size and rate come
+ * out as asked, and ffprobe reads the result. */
+START_TEST(video_through_pipeline) {
+    ck_assert_int_eq(load_plugin_once(), 0);
+    char src[128], out[128], preset[512], cmd[512];
+    snprintf(src, sizeof src, "%s/src.mp4", dir);
+    snprintf(out, sizeof out, "%s/out.mp4", dir);
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -f lavfi -i testsrc=size=64x48:rate=25:duration=1.2 '%s'", src);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(preset, sizeof preset,
+             "read_video path=%s fps=10 width=32 height=24\ninvert\nwrite_video path=%s fps=10\n", src, out);
+    static const vt_slot_spec none[] = {{NULL, 0, 0, NULL}};
+    vt_pipeline *p;
+    ck_assert_msg(vt_pipeline_create(ctx, preset, none, NULL, NULL, &p) == 0, "%s", vt_context_error(ctx));
+    ck_assert_msg(vt_pipeline_run(p) == 0, "%s", vt_context_error(ctx));
+    const vt_value *f = vt_pipeline_slot(p, "frames");
+    ck_assert(f->shape[2] == 12 && f->shape[3] == 24 && f->shape[4] == 32);
+    vt_pipeline_destroy(&p);
+    char probe[160];
+    snprintf(probe, sizeof probe, "%s/probe.txt", dir);
+    snprintf(cmd, sizeof cmd, "ffprobe -v error -count_frames -show_entries stream=nb_read_frames,width,height,r_frame_rate "
+             "-of csv=p=0 '%s' > '%s'", out, probe);
+    ck_assert_int_eq(system(cmd), 0);
+    FILE *pf = fopen(probe, "r");
+    char line[128] = "";
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, pf));
+    fclose(pf);
+    ck_assert_msg(strstr(line, "32,24,10/1,12") != NULL, "%s", line);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("pipeline");
     TCase *tc = tcase_create("pipeline");
@@ -196,6 +227,7 @@ int main(void) {
     tcase_add_test(tc, uninit_after_failed_init);
     tcase_add_test(tc, read_image_resize_policies);
     tcase_add_test(tc, denoise_to_png);
+    tcase_add_test(tc, video_through_pipeline);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
