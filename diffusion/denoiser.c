@@ -114,6 +114,10 @@ int vt_denoiser_sample(vt_denoiser *dn, const vt_sample_options *opt, const vt_d
     sp.seed = o.seed;
     sp.eta = o.eta;
     sp.shift = o.shift;
+    sp.x_ref = o.x_ref;
+    sp.strength = o.strength;
+    if (o.x_ref && !(o.strength > 0.0f && o.strength <= 1.0f))
+        return vt_error(dn->ctx, VT_E_INVALID, "sample: strength %g is outside (0, 1]", o.strength);
     vt_dit_inputs d = to_dit(in);
     return vt_sample(dn->dit, &sp, &d, NULL, out, o.progress, o.progress_user);
 }

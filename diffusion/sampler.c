@@ -120,6 +120,14 @@ static int guided_init(guided *g, vt_dit *dit, const vt_sample_params *sp, const
     return VT_OK;
 }
 
+int vt_sampler_first_step(int steps, float strength) {
+    if (!(strength > 0.0f) || strength >= 1.0f) return 0;
+    int n = (int)(steps * (double)strength + 0.5);
+    if (n < 1) n = 1;
+    if (n > steps) n = steps;
+    return steps - n;
+}
+
 int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, const float *x_init, float *out,
               vt_step_fn on_step, void *user) {
     vt_context *ctx = vt_dit_context(dit);
@@ -147,10 +155,17 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
     }
     if (x_init) memcpy(x, x_init, n * sizeof(float));
     else vt_rng_normal(sp->seed, 0, 0, x, n);
+    const int i0 = sp->x_ref ? vt_sampler_first_step(S, sp->strength) : 0;
 
     if (c->prediction == VT_PRED_V) {
         double shift = sp->shift > 0 ? sp->shift : c->flow_shift;
-        for (int i = 0; i < S; i++) {
+        if (i0 > 0) {
+            /* x_s = (1 − s)·x_ref + s·noise at the first step's level */
+            double s = 1.0 - (double)i0 / S;
+            s = shift * s / (1.0 + (shift - 1.0) * s);
+            for (size_t k = 0; k < n; k++) x[k] = (float)((1.0 - s) * sp->x_ref[k] + s * (double)x[k]);
+        }
+        for (int i = i0; i < S; i++) {
             double s0 = 1.0 - (double)i / S, s1 = 1.0 - (double)(i + 1) / S;
             s0 = shift * s0 / (1.0 + (shift - 1.0) * s0);
             s1 = shift * s1 / (1.0 + (shift - 1.0) * s1);
@@ -176,7 +191,12 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
             abar[t] = acc;
         }
         double lambda_prev = 0;
-        for (int i = 0; i < S; i++) {
+        if (i0 > 0) {
+            /* x_t = sqrt(ᾱ_t)·x_ref + sqrt(1 − ᾱ_t)·noise at the first step's t */
+            double a0 = abar[TS - 1 - i0 * k];
+            for (size_t q = 0; q < n; q++) x[q] = (float)(sqrt(a0) * sp->x_ref[q] + sqrt(1.0 - a0) * (double)x[q]);
+        }
+        for (int i = i0; i < S; i++) {
             int t = TS - 1 - i * k, tn = t - k;
             double a_t = abar[t], a_n = tn >= 0 ? abar[tn] : 1.0;
             if ((rc = guided_eval(&g, x, (double)t, pred))) {
@@ -201,10 +221,10 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
                 } else {
                     double an = sqrt(a_n), sn = sqrt(1.0 - a_n);
                     double h = log(an / sn) - lambda_t;
-                    double r = i > 0 ? (lambda_t - lambda_prev) / h : 0;
+                    double r = i > i0 ? (lambda_t - lambda_prev) / h : 0;
                     for (size_t q = 0; q < n; q++) {
                         double x0 = ((double)x[q] - s1a * pred[q]) / sa;
-                        double D = i > 0 ? (1.0 + 0.5 / r) * x0 - (0.5 / r) * prev_x0[q] : x0;
+                        double D = i > i0 ? (1.0 + 0.5 / r) * x0 - (0.5 / r) * prev_x0[q] : x0;
                         prev_x0[q] = (float)x0;
                         x[q] = (float)((sn / s1a) * x[q] - an * (exp(-h) - 1.0) * D);
                     }

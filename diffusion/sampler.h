@@ -18,7 +18,15 @@ typedef struct vt_sample_params {
     uint64_t seed;
     float eta;        /* DDIM: 0 = deterministic DDIM, 1 = DDPM-like */
     float shift;      /* Euler: timestep shift s' = shift·s / (1 + (shift - 1)·s); 0 = the model's */
+    /* img2img / vid2vid (SDEdit, Meng et al. 2022): with x_ref (shape of out) and
+     * strength in (0, 1), only the last n = round(steps·strength) (≥ 1) steps run,
+     * from x_ref noised to the level of the first of them. */
+    const float *x_ref;
+    float strength;   /* 0 or ≥ 1 = from pure noise */
 } vt_sample_params;
+
+/* Index of the first step run for a strength (0 when strength is 0 or ≥ 1). */
+int vt_sampler_first_step(int steps, float strength);
 
 /* Called after every step (may be NULL); a non-zero return cancels the run. */
 typedef int (*vt_step_fn)(void *user, int step, int steps);

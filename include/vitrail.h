@@ -175,6 +175,10 @@ typedef struct vt_sample_options {
     float shift;           /* Euler timestep shift; 0 = the model's */
     vt_progress_fn progress;
     void *progress_user;
+    /* img2img / vid2vid (SDEdit): start from x_ref (shape of out) noised to the
+     * level of step round(steps·(1 − strength)); strength 0 or ≥ 1 = pure noise */
+    const float *x_ref;
+    float strength;
 } vt_sample_options;
 
 vt_sample_options vt_sample_default_options(void);

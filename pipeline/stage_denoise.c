@@ -9,6 +9,7 @@
 
 static const vt_slot_spec inputs[] = {
     {"cond.tokens", VT_SLOT_TOKENS, 1, "conditioning tokens (B, L, cond_dim), for models with cross-attention"},
+    {"frames", VT_SLOT_FRAMES, 1, "a starting image or clip for img2img / vid2vid (SDEdit at `strength`)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -26,6 +27,7 @@ static const vt_param_spec params[] = {
     {"class", VT_PARAM_INT, "-1", -1, 16777216, NULL, "class label; -1 = unconditional"},
     {"eta", VT_PARAM_FLOAT, "0", 0, 1, NULL, "DDIM eta"},
     {"shift", VT_PARAM_FLOAT, "0", 0, 100, NULL, "rectified-flow timestep shift; 0 = the model's"},
+    {"strength", VT_PARAM_FLOAT, "1", 0.01, 1, NULL, "with input frames: how far to noise them (1 = ignore them)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -76,13 +78,29 @@ static int run(vt_stage_run *r) {
     o.eta = (float)vt_stage_param_num(r, "eta");
     o.shift = (float)vt_stage_param_num(r, "shift");
     int64_t shape[5] = {1, sh.in_channels, in.frames, sh.height, sh.width};
+    /* the starting frames (if any) are copied before the output replaces the slot */
+    const vt_value *start = vt_stage_input(r, "frames");
+    float *ref = NULL;
+    o.strength = (float)vt_stage_param_num(r, "strength");
+    if (start && o.strength < 1.0f) {
+        for (int i = 0; i < 5; i++)
+            if (start->ndim != 5 || start->shape[i] != shape[i])
+                return vt_stage_error(r, VT_E_SHAPE,
+                                      "input frames are not (1, %d, %d, %d, %d): resize them to the model's size first",
+                                      sh.in_channels, in.frames, sh.height, sh.width);
+        size_t n = (size_t)sh.in_channels * in.frames * sh.height * sh.width;
+        if (!(ref = malloc(n * sizeof *ref))) return vt_stage_error(r, VT_E_NOMEM, "out of memory");
+        memcpy(ref, start->data, n * sizeof *ref);
+        o.x_ref = ref;
+    }
     vt_value *v = vt_stage_output(r, "frames", 5, shape, 0);
-    if (!v) return vt_stage_error(r, VT_E_NOMEM, "out of memory");
-    int rc = vt_denoiser_sample(p->dn, &o, &in, v->data);
+    int rc = v ? vt_denoiser_sample(p->dn, &o, &in, v->data) : vt_stage_error(r, VT_E_NOMEM, "out of memory");
+    free(ref);
     if (rc) return rc;
-    char text[512], what[32];
+    char text[512], what[96];
     if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
     else snprintf(what, sizeof what, "unconditional");
+    if (o.x_ref) snprintf(what + strlen(what), sizeof what - strlen(what), ", from frames at strength %g", o.strength);
     snprintf(text, sizeof text, "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Version: vitrail %s",
              what, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"),
              o.cfg, (unsigned long long)o.seed, sh.width, sh.height, vt_version());

@@ -198,6 +198,9 @@ START_TEST(sampling_matches_reference) {
             cond_inputs(f, &in, &y, &yf, &cond, &mask);
             size_t nref;
             float *ref = get(f, "out", &nref, NULL);
+            float *xref = get(f, "x_ref", NULL, NULL); /* img2img / vid2vid fixtures */
+            sp.x_ref = xref;
+            sp.strength = vt_st_meta(f, "strength") ? (float)atof(vt_st_meta(f, "strength")) : 1.0f;
             ck_assert_uint_eq(nref, (size_t)in.batch * c->in_channels * in.frames * in.height * in.width);
             float *out = malloc(nref * sizeof *out);
             ck_assert_msg(vt_sample(fx.dit, &sp, &in, NULL, out, NULL, NULL) == 0, "%s: %s", path, vt_context_error(ctx));
@@ -205,13 +208,13 @@ START_TEST(sampling_matches_reference) {
             fprintf(stderr, "conformance %-18s %-22s rel err %.2e\n", names[i], e->d_name, err);
             ck_assert_msg(err <= TOL, "%s: sampling rel err %.3e > %.0e", path, err, TOL);
             runs++;
-            free(out), free(ref), free(y), free(yf), free(cond), free(mask);
+            free(out), free(ref), free(xref), free(y), free(yf), free(cond), free(mask);
             vt_st_close(&f);
         }
         closedir(d);
         close_fixture(&fx);
     }
-    ck_assert_int_ge(runs, 4); /* ddim (η = 0 and > 0), dpm++2m, euler */
+    ck_assert_int_ge(runs, 9); /* ddim (η = 0 and > 0), dpm++2m, euler, each also as SDEdit */
 }
 END_TEST
 
@@ -220,7 +223,7 @@ START_TEST(sampling_is_deterministic) {
     fixture fx;
     open_fixture(&fx, "img_class_sigma");
     const vt_dit_config *c = vt_dit_get_config(fx.dit);
-    vt_sample_params sp = {VT_SAMPLER_DDIM, 3, 2.0f, 7, 1.0f, 0};
+    vt_sample_params sp = {VT_SAMPLER_DDIM, 3, 2.0f, 7, 1.0f, 0, NULL, 0};
     int32_t y[1] = {3};
     vt_dit_inputs in = {.batch = 1, .frames = 1, .height = c->input_h, .width = c->input_w, .y = y};
     size_t n = (size_t)c->in_channels * c->input_h * c->input_w;

@@ -218,6 +218,46 @@ START_TEST(video_through_pipeline) {
 }
 END_TEST
 
+/* img2img: at a small strength the output stays near the input image, at full
+ * strength it does not (the input is then ignored). */
+START_TEST(img2img_strength) {
+    const char *cfg = "{\"arch\":\"dit\",\"in_channels\":3,\"input_size\":[8,8],\"patch_size\":2,\"hidden_size\":16,"
+                      "\"depth\":1,\"num_heads\":2,\"num_classes\":3,\"prediction\":\"v\"}";
+    char model[128], in[128], preset[512];
+    snprintf(model, sizeof model, "%s/m.safetensors", dir);
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    write_png(in);
+    ck_assert_int_eq(vt_dit_write_random(ctx, cfg, 4, NULL, 0, model), 0);
+    vt_model *m;
+    ck_assert_int_eq(vt_model_open(ctx, model, &m), 0);
+    static const vt_slot_spec none[] = {{NULL, 0, 0, NULL}};
+    double diff[2];
+    float strengths[2] = {0.05f, 1.0f};
+    float ref[3 * 64];
+    for (int k = 0; k < 2; k++) {
+        snprintf(preset, sizeof preset, "read_image path=%s width=8 height=8\ndenoise steps=20 class=1 strength=%g\n", in,
+                 strengths[k]);
+        vt_pipeline *p;
+        ck_assert_msg(vt_pipeline_create(ctx, preset, none, NULL, m, &p) == 0, "%s", vt_context_error(ctx));
+        /* the input as read, for comparison */
+        vt_pipeline *rp;
+        snprintf(preset, sizeof preset, "read_image path=%s width=8 height=8\n", in);
+        ck_assert_int_eq(vt_pipeline_create(ctx, preset, none, NULL, NULL, &rp), 0);
+        ck_assert_int_eq(vt_pipeline_run(rp), 0);
+        memcpy(ref, vt_pipeline_slot(rp, "frames")->data, sizeof ref);
+        vt_pipeline_destroy(&rp);
+        ck_assert_int_eq(vt_pipeline_run(p), 0);
+        const float *o = vt_pipeline_slot(p, "frames")->data;
+        double d = 0;
+        for (int i = 0; i < 3 * 64; i++) d += fabs(o[i] - ref[i]);
+        diff[k] = d / (3 * 64);
+        vt_pipeline_destroy(&p);
+    }
+    ck_assert_msg(diff[0] < 0.5 && diff[1] > 5 * diff[0], "mean |out - in|: %.3f at 0.05, %.3f at 1", diff[0], diff[1]);
+    vt_model_close(&m);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("pipeline");
     TCase *tc = tcase_create("pipeline");
@@ -228,6 +268,7 @@ int main(void) {
     tcase_add_test(tc, read_image_resize_policies);
     tcase_add_test(tc, denoise_to_png);
     tcase_add_test(tc, video_through_pipeline);
+    tcase_add_test(tc, img2img_strength);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

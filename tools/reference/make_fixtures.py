@@ -53,7 +53,8 @@ CONFIGS = {
          "num_heads": 2, "num_classes": 10, "learn_sigma": True},
         {"seed": 11, "pos_embed": True, "t": [803.0, 17.0], "y": [7, 3],
          "samples": [("ddim_eta0", "ddim", 4.0, 0.0, 0.0, 1234, [1, 8]),
-                     ("ddim_eta05", "ddim", 1.5, 0.5, 0.0, 0xFEDCBA9876543210, [0, 9])]}),
+                     ("ddim_eta05", "ddim", 1.5, 0.5, 0.0, 0xFEDCBA9876543210, [0, 9]),
+                     ("sdedit_ddim_eta05", "ddim", 1.5, 0.5, 0.0, 99, [2, 4], 0.5)]}),
     # local / block / grid / axial self-attention, cross-attention with pooling,
     # conditioning lengths that differ per item (5 of 7 and 7 of 7), mlp_ratio 2.5
     "img_local_cross": (
@@ -61,7 +62,8 @@ CONFIGS = {
          "num_heads": 4, "mlp_ratio": 2.5, "cond_dim": 24, "cond_pooled": True,
          "attention": ["neighborhood 5x3", "block 4", "grid 2", "axial_h", "neighborhood 3x3 dilation 2", "axial_w"]},
         {"seed": 12, "t": [999.0, 250.0], "L": 7, "mask": [[1, 1, 1, 1, 1, 0, 0], [1] * 7],
-         "samples": [("dpmpp2m", "dpmpp2m", 3.0, 0.0, 0.0, 777, None)]}),
+         "samples": [("dpmpp2m", "dpmpp2m", 3.0, 0.0, 0.0, 777, None),
+                     ("sdedit_dpmpp2m", "dpmpp2m", 3.0, 0.0, 0.0, 778, None, 0.6)]}),  # img2img, 2 of 4 steps
     # a clip (Latte): spatial and temporal blocks, 3D and causal neighborhoods (one
     # dilated in time), a 2D neighborhood (stays in its frame), full over the clip;
     # cross-attention with a non-contiguous mask; velocity prediction
@@ -71,7 +73,8 @@ CONFIGS = {
          "attention": ["spatial", "temporal", "neighborhood 3x3x3", "neighborhood 3x3x3 causal", "neighborhood 3x3",
                        "neighborhood 2x3x3 dilation 2x1x1 causal", "full"]},
         {"seed": 13, "t": [287.5, 850.0], "L": 5, "mask": [[1, 0, 1, 1, 0], [1] * 5],
-         "samples": [("euler_shift3", "euler", 2.0, 0.0, 3.0, 2024, None)]}),
+         "samples": [("euler_shift3", "euler", 2.0, 0.0, 3.0, 2024, None),
+                     ("sdedit_euler", "euler", 2.0, 0.0, 3.0, 2025, None, 0.75)]}),  # vid2vid, 3 of 4 steps
     # rectified flow with classes on a non-square input; full and local blocks
     "img_rf_full": (
         {"arch": "dit", "in_channels": 3, "input_size": [12, 16], "patch_size": 2, "hidden_size": 48, "depth": 2,
@@ -147,12 +150,19 @@ def build(out_dir, dtype=torch.float64, log=None):
         st_io.save(os.path.join(d, "forward_out.safetensors"), {"out": out})
         if log:
             log("%-16s forward: out %s, max |out| %.3f" % (name, tuple(out.shape), out.abs().max().item()))
-        for k, (sname, sampler, scale, eta, shift, seed, y) in enumerate(par["samples"]):
+        for k, spec in enumerate(par["samples"]):
+            sname, sampler, scale, eta, shift, seed, y = spec[:7]
+            strength = spec[7] if len(spec) > 7 else 1.0  # < 1: SDEdit from a reference x_ref
             sin = inputs(cfg, par, 102 + k, y)
+            if strength < 1.0:
+                sin["x_ref"] = (0.5 * vt_rng.normal(par["seed"], 300 + k, 0, n)).reshape(shape)
             res = sample(model, sampler, 4, scale, seed, B, y=sin.get("y"), cond=sin.get("cond"),
-                         cond_mask=sin.get("cond_mask"), eta=eta, shift=shift)
+                         cond_mask=sin.get("cond_mask"), eta=eta, shift=shift, x_ref=sin.get("x_ref"),
+                         strength=strength)
             meta = {"sampler": sampler, "steps": "4", "cfg": fmt(scale), "seed": str(seed), "eta": fmt(eta),
                     "shift": fmt(shift), "batch": str(B)}
+            if strength < 1.0:
+                meta["strength"] = fmt(strength)
             st_io.save(os.path.join(d, "sample_%s.safetensors" % sname), {"out": res["out"], "noise": res["noise"], **sin},
                        meta)
             if log:

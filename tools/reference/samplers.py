@@ -117,10 +117,22 @@ class Guided:
         return (ou + self.scale * (oc.double() - ou)).float()
 
 
+def first_step(steps, strength):
+    """SDEdit (Meng et al. 2022): with strength in (0, 1), run only the last
+    n = round(steps * strength) (at least 1) steps of the schedule, starting from the
+    reference noised to that step's level. Returns the index of the first step run."""
+    if strength >= 1.0:
+        return 0
+    n = int(steps * strength + 0.5)
+    n = max(1, min(steps, n))
+    return steps - n
+
+
 def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, cond_mask=None, eta=0.0, shift=0.0,
-           x_init=None):
+           x_init=None, x_ref=None, strength=1.0):
     """Integrates from x_T to x_0. Returns {"out": x_0, "noise": x_T}, float32,
-    (batch, C, [T,] H, W). eta: DDIM; shift: Euler, 0 = the model's flow_shift."""
+    (batch, C, [T,] H, W). eta: DDIM; shift: Euler, 0 = the model's flow_shift.
+    x_ref with strength < 1: img2img / vid2vid (SDEdit), see first_step()."""
     c = model.cfg
     sampler = canonical(sampler)
     if not 1 <= steps <= 10000:
@@ -139,11 +151,16 @@ def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, con
     x = vt_rng.normal(seed, 0, 0, n).reshape(shape) if x_init is None else x_init.float().reshape(shape).clone()
     noise = x.clone()
     g = Guided(model, batch, cfg_scale, y, cond, cond_mask)
+    strength = f32(strength)
+    i0 = first_step(steps, strength) if x_ref is not None else 0
+    ref = x_ref.float().reshape(shape).double() if x_ref is not None else None
 
     if c["prediction"] == "v":
         sh = f32(shift) if f32(shift) > 0 else float(c["flow_shift"])
         s = flow_times(steps, sh)
-        for i in range(steps):
+        if i0 > 0:
+            x = ((1.0 - s[i0]) * ref + s[i0] * x.double()).float()
+        for i in range(i0, steps):
             v = g(x, s[i] * c["timestep_scale"])
             x = (x.double() + (s[i + 1] - s[i]) * v.double()).float()
         return {"out": x, "noise": noise}
@@ -152,7 +169,12 @@ def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, con
     ts, k = trailing_timesteps(c["train_steps"], steps)
     eta = f32(eta)
     prev_x0, lam_prev = None, 0.0
+    if i0 > 0:
+        a0 = abar[ts[i0]]
+        x = (math.sqrt(a0) * ref + math.sqrt(1.0 - a0) * x.double()).float()
     for i, t in enumerate(ts):
+        if i < i0:
+            continue
         tn = t - k
         a_t, a_n = abar[t], (abar[tn] if tn >= 0 else 1.0)
         eps = g(x, float(t)).double()
@@ -174,7 +196,7 @@ def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, con
             else:
                 an, sn = math.sqrt(a_n), math.sqrt(1.0 - a_n)
                 h = math.log(an / sn) - lam
-                if i == 0:
+                if i == i0:
                     D = x0
                 else:
                     r = (lam - lam_prev) / h
@@ -189,7 +211,8 @@ def sample_from_fixture(model, tensors, meta):
     """Runs the sampling a fixture file describes (metadata strings as the C test reads them)."""
     return sample(model, meta["sampler"], int(meta["steps"]), float(meta["cfg"]), int(meta["seed"]),
                   int(meta["batch"]), y=tensors.get("y"), cond=tensors.get("cond"), cond_mask=tensors.get("cond_mask"),
-                  eta=float(meta.get("eta", "0")), shift=float(meta.get("shift", "0")))
+                  eta=float(meta.get("eta", "0")), shift=float(meta.get("shift", "0")), x_ref=tensors.get("x_ref"),
+                  strength=float(meta.get("strength", "1")))
 
 
 def main(argv):
