@@ -70,9 +70,11 @@ static const struct vt_backend_iface cpu_iface = {
 vt_backend *vt_backend_cpu_create(vt_context *ctx) {
     vt_backend *be = calloc(1, sizeof *be);
     if (!be) return NULL;
-    /* The backend splits every op over the context's pool, GEMMs included.
-     * OpenBLAS's own threads busy-wait after each call; left running they would
-     * compete with the pool on every core, so OpenBLAS runs single-threaded. */
+    /* OpenBLAS rests single-threaded: a linear of few rows calls sgemm from
+     * every pool worker at once, which must not start a second pool inside the
+     * first. A whole large GEMM raises the count for its one call (vt_cpu_sgemm).
+     * The count is process-wide: two contexts running ops at once on different
+     * threads share it. */
     openblas_set_num_threads(1);
     be->iface = &cpu_iface;
     be->ctx = ctx;
@@ -86,5 +88,11 @@ int vt_cpu_check_f32(vt_backend *be, const char *op, const char *what, const vt_
                         vt_dtype_name(t->dtype));
     if (!t->data && vt_tensor_numel(t) > 0)
         return vt_error(be->ctx, VT_E_INVALID, "%s: %s has no host data", op, what);
+    return VT_OK;
+}
+
+int vt_cpu_check_act(vt_backend *be, const char *op, vt_act act) {
+    if (act != VT_ACT_NONE && act != VT_ACT_GELU_TANH && act != VT_ACT_GELU_ERF && act != VT_ACT_SILU)
+        return vt_error(be->ctx, VT_E_INVALID, "%s: unknown activation %d", op, (int)act);
     return VT_OK;
 }

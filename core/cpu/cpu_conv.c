@@ -1,11 +1,41 @@
-/* conv2d on the CPU: im2col into a (Ci·kh·kw, Ho·Wo) matrix per image, then
- * one sgemm with the (Co, Ci·kh·kw) weight. */
+/* conv2d on the CPU: im2col into a (Ci·kh·kw, Ho·Wo) matrix per image, then one
+ * threaded sgemm with the (Co, Ci·kh·kw) weight. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "cpu_ops.h"
+
+typedef struct im2col_job {
+    const float *x;  // (Ci, H, W): one image
+    float *col;      // (Ci·kh·kw, Ho·Wo)
+    int64_t H, W, kh, kw, Ho, Wo;
+    int stride, pad;
+} im2col_job;
+
+/* One item = one row of col, i.e. one (c, i, j) tap over every output pixel. */
+static void im2col_rows(void *arg, int64_t r0, int64_t r1, int tid) {
+    (void)tid;
+    const im2col_job *J = arg;
+    const int64_t P = J->Ho * J->Wo;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t j = r % J->kw, i = (r / J->kw) % J->kh, c = r / (J->kw * J->kh);
+        const float *xc = J->x + c * J->H * J->W;
+        float *dst = J->col + r * P;
+        for (int64_t oh = 0; oh < J->Ho; oh++) {
+            int64_t ih = oh * J->stride - J->pad + i;
+            float *d = dst + oh * J->Wo;
+            if (ih < 0 || ih >= J->H) {
+                memset(d, 0, (size_t)J->Wo * sizeof *d);
+                continue;
+            }
+            const float *xr = xc + ih * J->W;
+            for (int64_t ow = 0; ow < J->Wo; ow++) {
+                int64_t iw = ow * J->stride - J->pad + j;
+                d[ow] = iw >= 0 && iw < J->W ? xr[iw] : 0.0f;
+            }
+        }
+    }
+}
 
 int vt_cpu_conv2d(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, int stride,
                   int pad) {
@@ -14,46 +44,50 @@ int vt_cpu_conv2d(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_ten
         (rc = vt_cpu_check_f32(be, "conv2d", "w", w)) || (bias && (rc = vt_cpu_check_f32(be, "conv2d", "bias", bias))))
         return rc;
     if (stride < 1 || pad < 0) return vt_error(be->ctx, VT_E_INVALID, "conv2d: stride %d / pad %d invalid", stride, pad);
+    char sx[64], sw[64], sy[64];
     if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: x (B, Ci, H, W), w (Co, Ci, kh, kw) and y must be 4-d");
+        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: x %s (B, Ci, H, W), w %s (Co, Ci, kh, kw) and y %s must be 4-d",
+                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw),
+                        vt_tensor_shape_str(y, sy, sizeof sy));
     const int64_t B = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
     const int64_t Co = w->shape[0], kh = w->shape[2], kw = w->shape[3];
+    if (kh < 1 || kw < 1 || w->shape[1] != Ci || H + 2 * pad < kh || W + 2 * pad < kw)
+        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: w %s does not fit x %s with padding %d",
+                        vt_tensor_shape_str(w, sw, sizeof sw), vt_tensor_shape_str(x, sx, sizeof sx), pad);
     const int64_t Ho = (H + 2 * pad - kh) / stride + 1, Wo = (W + 2 * pad - kw) / stride + 1;
-    char sx[64], sw[64], sy[64];
-    if (w->shape[1] != Ci || H + 2 * pad < kh || W + 2 * pad < kw || y->shape[0] != B || y->shape[1] != Co ||
-        y->shape[2] != Ho || y->shape[3] != Wo)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: x %s, w %s and y %s do not fit (stride %d, pad %d)",
-                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw),
-                        vt_tensor_shape_str(y, sy, sizeof sy), stride, pad);
-    if (bias && vt_tensor_numel(bias) != Co) return vt_error(be->ctx, VT_E_SHAPE, "conv2d: bias must have %lld elements", (long long)Co);
+    if (y->shape[0] != B || y->shape[1] != Co || y->shape[2] != Ho || y->shape[3] != Wo)
+        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: y %s should be (%lld, %lld, %lld, %lld) for x %s, w %s, stride %d, pad %d",
+                        vt_tensor_shape_str(y, sy, sizeof sy), (long long)B, (long long)Co, (long long)Ho, (long long)Wo,
+                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw), stride, pad);
+    if (bias && vt_tensor_numel(bias) != Co)
+        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: bias has %lld elements, w %s has %lld outputs",
+                        (long long)vt_tensor_numel(bias), vt_tensor_shape_str(w, sw, sizeof sw), (long long)Co);
     const int64_t Kc = Ci * kh * kw, P = Ho * Wo;
-    float *col = malloc((size_t)(Kc * P) * sizeof(float));
-    if (!col) return vt_error(be->ctx, VT_E_NOMEM, "conv2d: out of memory for im2col (%lld floats)", (long long)(Kc * P));
-    const float *X = x->data, *Wt = w->data;
+    if ((rc = vt_cpu_check_blas_dims(be, "conv2d", Co, P, Kc))) return rc;
+    if (B == 0 || Co == 0 || P == 0) return VT_OK;
+    if (y->data == x->data) return vt_error(be->ctx, VT_E_INVALID, "conv2d: y must not alias x");
+
+    /* a 1×1 convolution without stride or padding is already a matmul on x */
+    const int direct = kh == 1 && kw == 1 && stride == 1 && pad == 0;
+    float *col = NULL;
+    if (!direct && Kc > 0 && !(col = malloc((size_t)(Kc * P) * sizeof *col)))
+        return vt_error(be->ctx, VT_E_NOMEM, "conv2d: no memory for im2col (%lld floats)", (long long)(Kc * P));
+    vt_pool *pool = vt_context_pool(be->ctx);
+    const int nt = vt_pool_threads(pool);
+    const float *X = x->data, *Wt = w->data, *bb = bias ? bias->data : NULL;
     float *Y = y->data;
     for (int64_t b = 0; b < B; b++) {
-        for (int64_t c = 0; c < Ci; c++)
-            for (int64_t i = 0; i < kh; i++)
-                for (int64_t j = 0; j < kw; j++) {
-                    float *dst = col + ((c * kh + i) * kw + j) * P;
-                    for (int64_t oh = 0; oh < Ho; oh++) {
-                        int64_t ih = oh * stride - pad + i;
-                        for (int64_t ow = 0; ow < Wo; ow++) {
-                            int64_t iw = ow * stride - pad + j;
-                            dst[oh * Wo + ow] = ih >= 0 && ih < H && iw >= 0 && iw < W ? X[((b * Ci + c) * H + ih) * W + iw] : 0.0f;
-                        }
-                    }
-                }
-        float *yb = Y + b * Co * P;
-        float beta = 0.0f;
-        if (bias) {
-            const float *bb = bias->data;
-            for (int64_t o = 0; o < Co; o++)
-                for (int64_t q = 0; q < P; q++) yb[o * P + q] = bb[o];
-            beta = 1.0f;
+        const float *xb = X + b * Ci * H * W, *cols = xb;
+        if (col) {
+            im2col_job J = {xb, col, H, W, kh, kw, Ho, Wo, stride, pad};
+            vt_pool_for(pool, Kc, 4, im2col_rows, &J);
+            cols = col;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Co, (int)P, (int)Kc, 1.0f, Wt, (int)Kc, col, (int)P,
-                    beta, yb, (int)P);
+        /* bias rows first, then the sgemm accumulates onto them (β = 1) */
+        float *yb = Y + b * Co * P;
+        for (int64_t o = 0; o < Co; o++)
+            for (int64_t q = 0; q < P; q++) yb[o * P + q] = bb ? bb[o] : 0.0f;
+        if (Kc > 0) vt_cpu_sgemm(nt, 0, 0, Co, P, Kc, 1.0f, Wt, Kc, cols, P, 1.0f, yb, P);
     }
     free(col);
     return VT_OK;

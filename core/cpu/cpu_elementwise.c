@@ -31,7 +31,7 @@ static void act_chunk(void *arg, int64_t b, int64_t e, int tid) {
 
 int vt_cpu_activation(vt_backend *be, vt_tensor *y, const vt_tensor *x, vt_act act) {
     int rc = check_same(be, "activation", y, x);
-    if (rc) return rc;
+    if (rc || (rc = vt_cpu_check_act(be, "activation", act))) return rc;
     ew_job j = {.y = y->data, .a = x->data, .act = act};
     vt_pool_for(vt_context_pool(be->ctx), vt_tensor_numel(x), 4096, act_chunk, &j);
     return VT_OK;
@@ -40,16 +40,23 @@ int vt_cpu_activation(vt_backend *be, vt_tensor *y, const vt_tensor *x, vt_act a
 static void bin_chunk(void *arg, int64_t b, int64_t e, int tid) {
     (void)tid;
     const ew_job *j = arg;
-    int64_t k = b % j->nb;
-    for (int64_t i = b; i < e; i++) {
-        j->y[i] = j->op == VT_BIN_ADD ? j->a[i] + j->b[k] : j->a[i] * j->b[k];
-        if (++k == j->nb) k = 0;
+    /* runs of consecutive b indices, so the inner loops vectorise */
+    for (int64_t i = b; i < e;) {
+        int64_t k = i % j->nb, len = j->nb - k < e - i ? j->nb - k : e - i;
+        float *y = j->y + i;
+        const float *a = j->a + i, *bb = j->b + k;
+        if (j->op == VT_BIN_ADD)
+            for (int64_t t = 0; t < len; t++) y[t] = a[t] + bb[t];
+        else
+            for (int64_t t = 0; t < len; t++) y[t] = a[t] * bb[t];
+        i += len;
     }
 }
 
 int vt_cpu_binary(vt_backend *be, vt_tensor *y, const vt_tensor *a, const vt_tensor *b, vt_binop op) {
     int rc = check_same(be, "binary", y, a);
     if (rc || (rc = vt_cpu_check_f32(be, "binary", "b", b))) return rc;
+    if (op != VT_BIN_ADD && op != VT_BIN_MUL) return vt_error(be->ctx, VT_E_INVALID, "binary: unknown op %d", (int)op);
     /* b's shape must be a suffix of a's: it repeats over a's leading dims. */
     int ok = b->ndim <= a->ndim;
     for (int i = 0; ok && i < b->ndim; i++) ok = b->shape[b->ndim - 1 - i] == a->shape[a->ndim - 1 - i];

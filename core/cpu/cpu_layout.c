@@ -43,6 +43,8 @@ static int geometry(vt_backend *be, const char *op, const vt_tensor *tokens, con
         return vt_error(be->ctx, VT_E_SHAPE, "%s: tokens %s should be (%lld, %lld, %lld)", op,
                         vt_tensor_shape_str(tokens, st, sizeof st), (long long)g->B, (long long)(g->nt * g->nh * g->nw),
                         (long long)g->F);
+    if (tokens->data == x->data && vt_tensor_numel(x) > 0)
+        return vt_error(be->ctx, VT_E_INVALID, "%s: tokens and x must not share memory", op);
     return VT_OK;
 }
 
@@ -100,6 +102,27 @@ int vt_cpu_unpatchify(vt_backend *be, vt_tensor *x, const vt_tensor *tokens, int
     return run_patch(be, "unpatchify", (vt_tensor *)tokens, x, p, pt, order, 0);
 }
 
+typedef struct up_job {
+    const float *x;  // (planes, H, W)
+    float *y;        // (planes, H·f, W·f)
+    int64_t H, W;
+    int f;
+} up_job;
+
+/* One job item = one output row (plane, h): each is written once, contiguously. */
+static void up_rows(void *arg, int64_t r0, int64_t r1, int tid) {
+    (void)tid;
+    const up_job *J = arg;
+    const int64_t Hf = J->H * J->f, Wf = J->W * J->f;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t pl = r / Hf, h = r % Hf;
+        const float *src = J->x + (pl * J->H + h / J->f) * J->W;
+        float *dst = J->y + r * Wf;
+        for (int64_t w = 0; w < J->W; w++)
+            for (int k = 0; k < J->f; k++) dst[w * J->f + k] = src[w];
+    }
+}
+
 int vt_cpu_upsample_nearest(vt_backend *be, vt_tensor *y, const vt_tensor *x, int f) {
     int rc;
     if ((rc = vt_cpu_check_f32(be, "upsample", "y", y)) || (rc = vt_cpu_check_f32(be, "upsample", "x", x))) return rc;
@@ -107,16 +130,10 @@ int vt_cpu_upsample_nearest(vt_backend *be, vt_tensor *y, const vt_tensor *x, in
     char sx[64], sy[64];
     if (x->ndim != 4 || y->ndim != 4 || y->shape[0] != x->shape[0] || y->shape[1] != x->shape[1] ||
         y->shape[2] != x->shape[2] * f || y->shape[3] != x->shape[3] * f)
-        return vt_error(be->ctx, VT_E_SHAPE, "upsample: y %s is not x %s times %d", vt_tensor_shape_str(y, sy, sizeof sy),
-                        vt_tensor_shape_str(x, sx, sizeof sx), f);
-    const int64_t planes = x->shape[0] * x->shape[1], H = x->shape[2], W = x->shape[3];
-    const float *X = x->data;
-    float *Y = y->data;
-    for (int64_t pl = 0; pl < planes; pl++)
-        for (int64_t h = 0; h < H * f; h++) {
-            const float *src = X + (pl * H + h / f) * W;
-            float *dst = Y + (pl * H * f + h) * W * f;
-            for (int64_t w = 0; w < W * f; w++) dst[w] = src[w / f];
-        }
+        return vt_error(be->ctx, VT_E_SHAPE, "upsample: y %s is not x %s (B, C, H, W) times %d",
+                        vt_tensor_shape_str(y, sy, sizeof sy), vt_tensor_shape_str(x, sx, sizeof sx), f);
+    if (y->data == x->data && f > 1) return vt_error(be->ctx, VT_E_INVALID, "upsample: y must not alias x");
+    up_job J = {x->data, y->data, x->shape[2], x->shape[3], f};
+    vt_pool_for(vt_context_pool(be->ctx), x->shape[0] * x->shape[1] * x->shape[2] * f, 16, up_rows, &J);
     return VT_OK;
 }

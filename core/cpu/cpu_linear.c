@@ -1,52 +1,74 @@
-/* Matrix products on the CPU: the Linear op (x·Wᵀ + b, fused activation) and
- * batched matmul, each one cblas_sgemm call per matrix. */
+/* Matrix products on the CPU: the Linear op (x·Wᵀ + b with a fused activation)
+ * and batched matmul, both on OpenBLAS sgemm. */
+#include <limits.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "cpu_ops.h"
 
-typedef struct linear_job {
-    float *y;
-    const float *x, *w, *bias;
-    int64_t M, N, K;
-    vt_act act;
-    int by_cols;  /* the range is over output columns rather than rows */
-} linear_job;
-
-/* One thread's share of y = act(x·wᵀ + b): rows [r0, r1) or columns [r0, r1).
- * OpenBLAS runs single-threaded inside (the backend's threads are the only ones),
- * so the two thread pools never fight over the cores. */
-static void linear_rows(void *arg, int64_t r0, int64_t r1, int tid) {
-    (void)tid;
-    const linear_job *j = arg;
-    const int64_t N = j->N, K = j->K;
-    int64_t m0 = j->by_cols ? 0 : r0, m1 = j->by_cols ? j->M : r1;
-    int64_t n0 = j->by_cols ? r0 : 0, n1 = j->by_cols ? r1 : N;
-    float *Y = j->y + m0 * N + n0;
-    float beta = 0.0f;
-    if (j->bias) {
-        /* OpenBLAS makes a pass over C for β = 0 anyway (it zeroes it), so writing
-         * the bias there and using β = 1 gives the bias for free. */
-        for (int64_t i = m0; i < m1; i++) memcpy(Y + (i - m0) * N, j->bias + n0, (size_t)(n1 - n0) * sizeof(float));
-        beta = 1.0f;
-    }
-    if (K == 0) {
-        if (!j->bias)
-            for (int64_t i = m0; i < m1; i++) memset(Y + (i - m0) * N, 0, (size_t)(n1 - n0) * sizeof(float));
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m1 - m0), (int)(n1 - n0), (int)K, 1.0f, j->x + m0 * K,
-                    (int)K, j->w + n0 * K, (int)K, beta, Y, (int)N);
-    }
-    if (j->act != VT_ACT_NONE)
-        for (int64_t i = m0; i < m1; i++) vt_cpu_act_inplace(Y + (i - m0) * N, (size_t)(n1 - n0), j->act);
+void vt_cpu_sgemm(int threads, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    if (threads > 1) openblas_set_num_threads(threads);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+    if (threads > 1) openblas_set_num_threads(1);
 }
 
-/* The epilogue alone, over rows [r0, r1), after a GEMM that ran without it. */
-static void act_rows(void *arg, int64_t r0, int64_t r1, int tid) {
+int vt_cpu_check_blas_dims(vt_backend *be, const char *op, int64_t M, int64_t N, int64_t K) {
+    if (M > INT_MAX || N > INT_MAX || K > INT_MAX)
+        return vt_error(be->ctx, VT_E_UNSUPPORTED, "%s: extents %lld x %lld x %lld exceed the 32-bit int of CBLAS", op,
+                        (long long)M, (long long)N, (long long)K);
+    return VT_OK;
+}
+
+typedef struct linear_job {
+    float *y;                  // (M, N)
+    const float *x, *w, *bias; // (M, K), (N, K), (N) or NULL
+    int64_t M, N, K;
+    vt_act act;
+} linear_job;
+
+/* Bias rows (or zeros) over rows [r0, r1), ahead of an sgemm with β = 1. */
+static void prefill_rows(void *arg, int64_t r0, int64_t r1, int tid) {
     (void)tid;
     const linear_job *j = arg;
-    vt_cpu_act_inplace(j->y + r0 * j->N, (size_t)((r1 - r0) * j->N), j->act);
+    const size_t row = (size_t)j->N * sizeof(float);
+    for (int64_t i = r0; i < r1; i++) {
+        if (j->bias) memcpy(j->y + i * j->N, j->bias, row);
+        else memset(j->y + i * j->N, 0, row);
+    }
+}
+
+/* y = act(y + bias) over rows [r0, r1), a row at a time so the second step
+ * finds the row in L1. */
+static void bias_act_rows(void *arg, int64_t r0, int64_t r1, int tid) {
+    (void)tid;
+    const linear_job *j = arg;
+    const int64_t N = j->N;
+    for (int64_t i = r0; i < r1; i++) {
+        float *row = j->y + i * N;
+        if (j->bias)
+            for (int64_t k = 0; k < N; k++) row[k] += j->bias[k];
+        vt_cpu_act_inplace(row, (size_t)N, j->act);
+    }
+}
+
+/* One pool thread's output columns [n0, n1) of the whole op, on single-threaded
+ * OpenBLAS: for few rows (adaLN's per-image conditioning vectors) the product is a
+ * memory-bound GEMV, and splitting W's rows over the pool splits its traffic. */
+static void linear_cols(void *arg, int64_t n0, int64_t n1, int tid) {
+    (void)tid;
+    const linear_job *j = arg;
+    const int64_t M = j->M, N = j->N, K = j->K;
+    float *Y = j->y + n0;
+    for (int64_t i = 0; i < M; i++) {
+        if (j->bias) memcpy(Y + i * N, j->bias + n0, (size_t)(n1 - n0) * sizeof(float));
+        else memset(Y + i * N, 0, (size_t)(n1 - n0) * sizeof(float));
+    }
+    if (K > 0) vt_cpu_sgemm(1, 0, 1, M, n1 - n0, K, 1.0f, j->x, K, j->w + n0 * K, K, 1.0f, Y, N);
+    if (j->act != VT_ACT_NONE)
+        for (int64_t i = 0; i < M; i++) vt_cpu_act_inplace(Y + i * N, (size_t)(n1 - n0), j->act);
 }
 
 int vt_cpu_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, vt_act act) {
@@ -54,46 +76,63 @@ int vt_cpu_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_ten
     if ((rc = vt_cpu_check_f32(be, "linear", "y", y)) || (rc = vt_cpu_check_f32(be, "linear", "x", x)) ||
         (rc = vt_cpu_check_f32(be, "linear", "w", w)) || (bias && (rc = vt_cpu_check_f32(be, "linear", "bias", bias))))
         return rc;
+    if ((rc = vt_cpu_check_act(be, "linear", act))) return rc;
     char sx[64], sw[64], sy[64];
     if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: w must be (N, K), got %s", vt_tensor_shape_str(w, sw, sizeof sw));
+        return vt_error(be->ctx, VT_E_SHAPE, "linear: w must be (N, K) and x, y at least 1-d; got w %s",
+                        vt_tensor_shape_str(w, sw, sizeof sw));
     const int64_t N = w->shape[0], K = w->shape[1];
     if (x->shape[x->ndim - 1] != K)
         return vt_error(be->ctx, VT_E_SHAPE, "linear: x %s and w %s disagree on K", vt_tensor_shape_str(x, sx, sizeof sx),
                         vt_tensor_shape_str(w, sw, sizeof sw));
-    const int64_t M = vt_tensor_numel(x) / K;
+    const int64_t M = K ? vt_tensor_numel(x) / K : vt_tensor_numel(y) / (N ? N : 1);
     if (y->shape[y->ndim - 1] != N || vt_tensor_numel(y) != M * N)
         return vt_error(be->ctx, VT_E_SHAPE, "linear: y %s should be (%lld, %lld) for x %s and w %s",
                         vt_tensor_shape_str(y, sy, sizeof sy), (long long)M, (long long)N,
                         vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw));
     if (bias && vt_tensor_numel(bias) != N)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: bias has %lld elements, w has %lld outputs",
-                        (long long)vt_tensor_numel(bias), (long long)N);
+        return vt_error(be->ctx, VT_E_SHAPE, "linear: bias has %lld elements, w %s has %lld outputs",
+                        (long long)vt_tensor_numel(bias), vt_tensor_shape_str(w, sw, sizeof sw), (long long)N);
+    if ((rc = vt_cpu_check_blas_dims(be, "linear", M, N, K))) return rc;
     if (M == 0 || N == 0) return VT_OK;
-    linear_job j = {y->data, x->data, w->data, bias ? bias->data : NULL, M, N, K, act, 0};
+    if (y->data == x->data) return vt_error(be->ctx, VT_E_INVALID, "linear: y must not alias x");
+
+    linear_job j = {y->data, x->data, w->data, bias ? bias->data : NULL, M, N, K, act};
     vt_pool *pool = vt_context_pool(be->ctx);
-    int nt = vt_pool_threads(pool);
-    /* A GEMM with rows enough for every core runs as one OpenBLAS call on
-     * OpenBLAS's own threads: measured, splitting it over the pool lost up to half
-     * the throughput at DiT shapes (OpenBLAS serialises concurrent mid-size calls).
-     * The adaLN projections of a single conditioning vector instead split their
-     * output columns over the pool: one memory-bound GEMV becomes nt smaller ones. */
-    if (M >= 32 * nt || nt == 1) {
-        vt_act act = j.act;
-        j.act = VT_ACT_NONE;
-        if (nt > 1) openblas_set_num_threads(nt);
-        linear_rows(&j, 0, M, 0);
-        if (nt > 1) openblas_set_num_threads(1);
-        /* The epilogue runs on this thread alone: right after the call OpenBLAS's
-         * threads still spin on the other cores, and pool workers would only fight
-         * them for time slices (measured: 2-3x slower than one thread). */
-        if (act != VT_ACT_NONE) {
-            j.act = act;
-            act_rows(&j, 0, M, 0);
-        }
-    } else {
-        j.by_cols = 1;
-        vt_pool_for(pool, N, 16, linear_rows, &j);
+    const int nt = vt_pool_threads(pool);
+    if (M < 32 * nt && nt > 1) {
+        vt_pool_for(pool, N, 16, linear_cols, &j);
+        return VT_OK;
+    }
+    /* Rows enough for every core: one sgemm on OpenBLAS's own threads. Measured
+     * on 2 cores, splitting the rows over the pool instead (one single-threaded
+     * sgemm per worker) reached 0.4-0.9x of that at most DiT shapes. */
+    if (act != VT_ACT_NONE && K > 0) {
+        /* With an activation the bias joins the epilogue: one threaded pass adds
+         * it and applies act row by row while the row is in L1. OpenBLAS's
+         * workers keep polling for a while after the sgemm and slow the pool's
+         * workers down, yet measured on 2 cores the pool pass still matched or
+         * beat (by up to 15%) the same pass on this thread alone, and on many
+         * cores one thread alone would cost about as much as the sgemm. */
+        vt_cpu_sgemm(nt, 0, 1, M, N, K, 1.0f, j.x, K, j.w, K, 0.0f, j.y, N);
+        vt_pool_for(pool, M, 8, bias_act_rows, &j);
+        return VT_OK;
+    }
+    /* The bias goes into y and the sgemm accumulates onto it (β = 1): for β = 0
+     * OpenBLAS makes a pass over y anyway, to zero it, so the bias is free. A
+     * small y is filled by this thread alone: pool workers poll for ~0.1 ms after
+     * a job and would take that time from OpenBLAS's threads during the sgemm
+     * (measured: -5% at 256 x 256 on 2 cores). A large one (beyond L2) is
+     * filled by the pool, as OpenBLAS threads its own β pass; at one core's
+     * memory bandwidth it would cost, by estimate, a tenth of the sgemm on 16
+     * cores (measured on 2: +2-5% at 4096 x 256 and 4096 x 384). */
+    if (M * N >= (1 << 20)) vt_pool_for(pool, M, 64, prefill_rows, &j);
+    else prefill_rows(&j, 0, M, 0);
+    if (K > 0) {
+        vt_cpu_sgemm(nt, 0, 1, M, N, K, 1.0f, j.x, K, j.w, K, 1.0f, j.y, N);
+    } else if (act != VT_ACT_NONE) {
+        j.bias = NULL; /* y = act(bias): the bias is in y already */
+        vt_pool_for(pool, M, 8, bias_act_rows, &j);
     }
     return VT_OK;
 }
@@ -104,26 +143,32 @@ int vt_cpu_matmul_batched(vt_backend *be, vt_tensor *c, const vt_tensor *a, int 
     if ((rc = vt_cpu_check_f32(be, "matmul", "c", c)) || (rc = vt_cpu_check_f32(be, "matmul", "a", a)) ||
         (rc = vt_cpu_check_f32(be, "matmul", "b", b)))
         return rc;
+    char sa[64], sb[64], sc[64];
     if (a->ndim != 3 || b->ndim != 3 || c->ndim != 3)
-        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a, b and c must be 3-d (batch, rows, cols)");
+        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s, b %s and c %s must be 3-d (batch, rows, cols)",
+                        vt_tensor_shape_str(a, sa, sizeof sa), vt_tensor_shape_str(b, sb, sizeof sb),
+                        vt_tensor_shape_str(c, sc, sizeof sc));
     const int64_t batch = a->shape[0];
     const int64_t M = trans_a ? a->shape[2] : a->shape[1], K = trans_a ? a->shape[1] : a->shape[2];
     const int64_t Kb = trans_b ? b->shape[2] : b->shape[1], N = trans_b ? b->shape[1] : b->shape[2];
-    char sa[64], sb[64], sc[64];
     if (b->shape[0] != batch || c->shape[0] != batch || K != Kb || c->shape[1] != M || c->shape[2] != N)
         return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s%s, b %s%s and c %s do not fit", vt_tensor_shape_str(a, sa, sizeof sa),
                         trans_a ? "ᵀ" : "", vt_tensor_shape_str(b, sb, sizeof sb), trans_b ? "ᵀ" : "",
                         vt_tensor_shape_str(c, sc, sizeof sc));
+    if ((rc = vt_cpu_check_blas_dims(be, "matmul", M, N, K))) return rc;
+    if (M == 0 || N == 0) return VT_OK;
     const float *A = a->data, *B = b->data;
     float *C = c->data;
+    const int nt = vt_pool_threads(vt_context_pool(be->ctx));
     for (int64_t i = 0; i < batch; i++) {
         if (K == 0) {
             memset(C + i * M * N, 0, (size_t)(M * N) * sizeof(float));
             continue;
         }
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)M,
-                    (int)N, (int)K, alpha, A + i * M * K, (int)a->shape[2], B + i * K * N, (int)b->shape[2], 0.0f,
-                    C + i * M * N, (int)N);
+        /* one threaded sgemm per matrix: the batch count is often below the core
+         * count (heads × images), and per matrix OpenBLAS splits better than we could */
+        vt_cpu_sgemm(nt, trans_a, trans_b, M, N, K, alpha, A + i * M * K, a->shape[2], B + i * K * N, b->shape[2], 0.0f,
+                     C + i * M * N, N);
     }
     return VT_OK;
 }

@@ -1,6 +1,7 @@
 /* Row-wise ops on the CPU: LayerNorm, RMSNorm, adaLN modulate, gated residual
  * add and softmax, split over rows on the thread pool. */
 #include <math.h>
+#include <string.h>
 
 #include "cpu_ops.h"
 
@@ -45,9 +46,11 @@ static void ln_rows(void *arg, int64_t r0, int64_t r1, int tid) {
         mean /= (double)D;
         for (int64_t i = 0; i < D; i++) var += ((double)x[i] - mean) * ((double)x[i] - mean);
         var /= (double)D;
-        float rstd = (float)(1.0 / sqrt(var + j->eps)), m = (float)mean;
+        float rstd = (float)(1.0 / sqrt(var + j->eps));
         for (int64_t i = 0; i < D; i++) {
-            float v = (x[i] - m) * rstd;
+            /* centred in double too: x − (float)mean would carry the mean's
+             * rounding, 3e-5 at an offset of 1000, into every output */
+            float v = (float)((double)x[i] - mean) * rstd;
             if (j->w) v *= j->w[i];
             if (j->b) v += j->b[i];
             y[i] = v;
@@ -157,14 +160,16 @@ static void softmax_rows(void *arg, int64_t r0, int64_t r1, int tid) {
     for (int64_t r = r0; r < r1; r++) {
         const float *x = j->x + r * D;
         float *y = j->y + r * D;
-        float m = -INFINITY;
-        for (int64_t i = 0; i < D; i++) m = x[i] > m ? x[i] : m;
-        double s = 0;
-        for (int64_t i = 0; i < D; i++) {
-            y[i] = expf(x[i] - m);
-            s += y[i];
+        float m = vt_cpu_max(x, (size_t)D);
+        if (m == -INFINITY) {
+            /* every entry masked out: zeros rather than 0/0, so a fully masked row
+             * contributes nothing downstream instead of spreading NaN */
+            memset(y, 0, (size_t)D * sizeof *y);
+            continue;
         }
-        float inv = (float)(1.0 / s);
+        for (int64_t i = 0; i < D; i++) y[i] = x[i] - m;
+        vt_cpu_exp_inplace(y, (size_t)D); /* all ≤ 0 after the shift: no overflow */
+        float inv = 1.0f / vt_cpu_sum(y, (size_t)D); /* ≥ 1: the max's own term */
         for (int64_t i = 0; i < D; i++) y[i] *= inv;
     }
 }

@@ -56,8 +56,18 @@ int vt_cpu_attention(vt_backend *be, const vt_attn_args *a);
 /* Bytes of scratch the attention op allocates per call (for the memory report). */
 size_t vt_cpu_attention_scratch_bytes(int n_threads, int head_dim);
 
+/* C (M, N) = alpha·op(A)·op(B) + beta·C, row-major, as one cblas_sgemm call on
+ * `threads` OpenBLAS threads; OpenBLAS is left single-threaded afterwards (the
+ * backend's resting state), so that calls from pool workers never nest pools. */
+void vt_cpu_sgemm(int threads, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+/* Whether every extent fits the int of the CBLAS interface; else the error. */
+int vt_cpu_check_blas_dims(vt_backend *be, const char *op, int64_t M, int64_t N, int64_t K);
+
 /* Every CPU op takes F32 tensors with host data; returns 0 or the error. */
 int vt_cpu_check_f32(vt_backend *be, const char *op, const char *what, const vt_tensor *t);
+/* Whether act is one of vt_act's values; else VT_E_INVALID naming op. */
+int vt_cpu_check_act(vt_backend *be, const char *op, vt_act act);
 /* v[i] = exp(v[i]), vectorised; inputs below -87 (and -inf) give 0. */
 void vt_cpu_exp_inplace(float *v, size_t n);
 /* C (M×N) = A (M×K)·B (K×N) (+ C when accumulate), row-major; lock-free, for the
