@@ -626,6 +626,215 @@ done:
     return rc;
 }
 
+/* ---- video ---- */
+
+/* Blending weight of position j in a window of T frames whose ends overlap
+ * their neighbours by `overlap` frames: a ramp up over the first overlap + 1
+ * frames and down over the last, so a frame covered by two windows crossfades. */
+static float window_weight(int j, int T, int overlap) {
+    float a = (float)(j + 1) / (float)(overlap + 1), b = (float)(T - j) / (float)(overlap + 1);
+    float w = a < b ? a : b;
+    return w < 1.0f ? w : 1.0f;
+}
+
+static int cmd_video(cli *c, int argc, char **argv) {
+    const char *pos[2] = {NULL, NULL}, *out = NULL, *sampler = NULL;
+    int np = 0, cls = -1, steps = 20, overlap = -1, quiet = 0;
+    float cfg = 4.0f, strength = 0.5f, shift = 0.0f;
+    unsigned long long seed = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (a[0] == '-' && a[1]) {
+            if (!v) return usage_error("video: %s needs a value", a);
+            i++;
+            if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--sampler")) sampler = v;
+            else if (!strcmp(a, "--class")) {
+                if (parse_int(v, 0, 1 << 24, &cls)) return usage_error("video: --class '%s' is not a class index", v);
+            } else if (!strcmp(a, "--steps")) {
+                if (parse_int(v, 1, 1000, &steps)) return usage_error("video: --steps '%s' is not in 1..1000", v);
+            } else if (!strcmp(a, "--overlap")) {
+                if (parse_int(v, 0, 1000, &overlap)) return usage_error("video: --overlap '%s' is not a frame count", v);
+            } else if (!strcmp(a, "--cfg")) {
+                if (parse_float(v, &cfg) || cfg < 0 || cfg > 100) return usage_error("video: --cfg '%s' is not in 0..100", v);
+            } else if (!strcmp(a, "--strength")) {
+                if (parse_float(v, &strength) || !(strength > 0) || strength > 1)
+                    return usage_error("video: --strength '%s' is not in (0, 1]", v);
+            } else if (!strcmp(a, "--shift")) {
+                if (parse_float(v, &shift) || shift <= 0 || shift > 100) return usage_error("video: --shift '%s' is not in (0, 100]", v);
+            } else if (!strcmp(a, "--seed")) {
+                char *end;
+                errno = 0;
+                seed = strtoull(v, &end, 10);
+                if (errno || *end || v[0] == '-') return usage_error("video: --seed '%s' is not a non-negative integer", v);
+            } else {
+                return usage_error("video: unknown option '%s'", a);
+            }
+        } else if (np == 2) {
+            return usage_error("video: unexpected argument '%s'", a);
+        } else {
+            pos[np++] = a;
+        }
+    }
+    if (np < 2) return usage_error("video: needs MODEL and INPUT%s", "");
+    if (!out) return usage_error("video: missing -o OUT.mp4%s", "");
+    int rc = EXIT_RUNTIME;
+    vt_model *m = NULL;
+    vt_denoiser *dn = NULL;
+    vt_video_reader *rd = NULL;
+    vt_video_writer *wr = NULL;
+    unsigned char *frame = NULL, *small = NULL, *big = NULL;
+    float *win = NULL, *res = NULL, *acc = NULL, *wsum = NULL;
+    if (vt_model_open(c->ctx, pos[0], &m) || vt_denoiser_create(c->ctx, m, NULL, &dn)) {
+        runtime_error(c);
+        goto done;
+    }
+    vt_denoiser_shape sh = vt_denoiser_get_shape(dn);
+    if (sh.frames < 1 || sh.in_channels != 3 || sh.cond_dim > 0) {
+        fprintf(stderr, "%s: video: %s is not an RGB clip model without text conditioning (frames %d, channels %d)\n", prog,
+                pos[0], sh.frames, sh.in_channels);
+        goto done;
+    }
+    if (cls >= sh.num_classes) {
+        fprintf(stderr, "%s: video: --class %d: the model has %d classes\n", prog, cls, sh.num_classes);
+        goto done;
+    }
+    const int T = sh.frames, h = sh.height, w = sh.width;
+    if (overlap < 0) overlap = T / 4;
+    if (overlap >= T) {
+        fprintf(stderr, "%s: video: --overlap %d must be below the model's %d frames\n", prog, overlap, T);
+        goto done;
+    }
+    const int stride = T - overlap;
+    if (vt_video_reader_open(c->ctx, pos[1], NULL, &rd)) {
+        runtime_error(c);
+        goto done;
+    }
+    int W, H;
+    double fps;
+    vt_video_reader_info(rd, &W, &H, &fps, NULL);
+    if (vt_video_writer_open(c->ctx, out, W, H, fps, pos[1], &wr)) {
+        runtime_error(c);
+        goto done;
+    }
+    const size_t plane = (size_t)w * h, clip = 3 * plane * T;
+    frame = malloc((size_t)W * H * 3);
+    big = malloc((size_t)W * H * 3);
+    small = malloc(plane * 3);
+    win = malloc(clip * sizeof *win);   /* (3, T, h, w) the window's input frames */
+    res = malloc(clip * sizeof *res);   /* (3, T, h, w) its result */
+    acc = calloc(clip, sizeof *acc);    /* (T, h, w, 3) blended results not yet written */
+    wsum = calloc(T, sizeof *wsum);     /* (T) their weight sums */
+    if (!frame || !big || !small || !win || !res || !acc || !wsum) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        goto done;
+    }
+    int32_t y = cls >= 0 ? cls : sh.num_classes;
+    vt_denoise_input in;
+    memset(&in, 0, sizeof in);
+    in.batch = 1;
+    in.frames = T;
+    in.height = h;
+    in.width = w;
+    in.y = sh.num_classes ? &y : NULL;
+    vt_sample_options o = vt_sample_default_options();
+    o.sampler = sampler;
+    o.steps = steps;
+    o.cfg = cls >= 0 ? cfg : 1.0f;
+    o.seed = seed;
+    o.shift = shift;
+    o.strength = strength;
+    o.x_ref = win;
+    /* Windows of T frames every `stride`: the first `overlap` frames of a window
+     * are the last of the previous one. Only T frames of input and results are
+     * held at a time, whatever the file's length. */
+    int have = 0, eof = 0, written = 0, total = 0, clips = 0;
+    while (!eof || have > overlap || (clips == 0 && have > 0)) {
+        while (have < T && !eof) {
+            int got = vt_video_reader_next(rd, frame);
+            if (got < 0) {
+                runtime_error(c);
+                goto done;
+            }
+            if (got == 0) {
+                eof = 1;
+                break;
+            }
+            vt_rgb_resize(frame, W, H, small, w, h);
+            for (size_t p = 0; p < plane; p++)
+                for (int ch = 0; ch < 3; ch++) win[((size_t)ch * T + have) * plane + p] = small[p * 3 + ch] / 127.5f - 1.0f;
+            have++;
+            total++;
+        }
+        if (have == 0 || (clips > 0 && have <= overlap)) break;
+        int real = have;
+        for (int t = have; t < T; t++) /* a short last window repeats its last frame */
+            for (int ch = 0; ch < 3; ch++)
+                memcpy(win + ((size_t)ch * T + t) * plane, win + ((size_t)ch * T + have - 1) * plane, plane * sizeof(float));
+        if (vt_denoiser_sample(dn, &o, &in, res)) {
+            runtime_error(c);
+            goto done;
+        }
+        clips++;
+        for (int t = 0; t < real; t++) {
+            float wt = window_weight(t, T, overlap);
+            if (clips == 1 && t < overlap) wt = 1.0f; /* nothing before the first window to fade from */
+            for (size_t p = 0; p < plane; p++)
+                for (int ch = 0; ch < 3; ch++) acc[((size_t)t * plane + p) * 3 + ch] += wt * res[((size_t)ch * T + t) * plane + p];
+            wsum[t] += wt;
+        }
+        /* frames no later window touches are final: all but the overlap, or all at the end */
+        int final = eof && real <= T ? real : stride;
+        if (final > real) final = real;
+        for (int t = 0; t < final; t++) {
+            for (size_t q = 0; q < plane * 3; q++) {
+                float v = (acc[(size_t)t * plane * 3 + q] / wsum[t] + 1.0f) * 127.5f;
+                small[q] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+            }
+            vt_rgb_resize(small, w, h, big, W, H);
+            if (vt_video_writer_write(wr, big)) {
+                runtime_error(c);
+                goto done;
+            }
+            written++;
+        }
+        if (!quiet) fprintf(stderr, "\rclip %d: %d frames written", clips, written);
+        /* slide: keep the overlap (inputs and partial blends) at the front */
+        int keep = real - final;
+        for (int ch = 0; ch < 3; ch++)
+            memmove(win + (size_t)ch * T * plane, win + ((size_t)ch * T + final) * plane, (size_t)keep * plane * sizeof(float));
+        memmove(acc, acc + (size_t)final * plane * 3, (size_t)keep * plane * 3 * sizeof(float));
+        memset(acc + (size_t)keep * plane * 3, 0, (size_t)(T - keep) * plane * 3 * sizeof(float));
+        memmove(wsum, wsum + final, (size_t)keep * sizeof(float));
+        for (int t = keep; t < T; t++) wsum[t] = 0;
+        have = keep;
+        if (eof && keep == 0) break;
+    }
+    if (!quiet) fprintf(stderr, "\n");
+    if (written != total) {
+        fprintf(stderr, "%s: video: internal error: wrote %d of %d frames\n", prog, written, total);
+        goto done;
+    }
+    if (vt_video_writer_close(&wr, 1)) {
+        runtime_error(c);
+        goto done;
+    }
+    if (!quiet) fprintf(stderr, "wrote %s: %d frames at %g fps in %d clips\n", out, written, fps, clips);
+    rc = 0;
+done:
+    vt_video_writer_close(&wr, 0);
+    vt_video_reader_close(&rd);
+    free(frame), free(big), free(small), free(win), free(res), free(acc), free(wsum);
+    vt_denoiser_destroy(&dn);
+    vt_model_close(&m);
+    return rc;
+}
+
 static const command commands[] = {
     {"version", "print the version and build features",
      "usage: vitrail version\n\nPrints the version and whether this build has the Vulkan backend.\n",
@@ -684,6 +893,16 @@ static const command commands[] = {
      "stage produces are reported naming the stage, slot or parameter. --set\n"
      "overrides a parameter; -o sets write_image.path.\n",
      cmd_run},
+    {"video", "process a video file clip by clip with a clip model (vid2vid)",
+     "usage: vitrail video MODEL INPUT -o OUT.mp4 [--strength 0.5] [--steps 20] [--class N] [--cfg 4]\n"
+     "                     [--seed 0] [--overlap K] [--sampler NAME] [--shift S] [-q]\n\n"
+     "Re-renders any video FFmpeg decodes with MODEL, an RGB clip model of T frames\n"
+     "(SDEdit: each clip is noised to --strength and denoised). The file is read in\n"
+     "windows of T frames that overlap by K (default T/4) and are crossfaded across\n"
+     "the overlap; memory stays bounded by one window whatever the length. Frames\n"
+     "are scaled to the model's size and the results back to the input's; the output\n"
+     "keeps the input's frame count, frame rate and audio stream (copied untouched).\n",
+     cmd_video},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -204,6 +204,9 @@ void vt_image_free(vt_image *img);
 /* Writes a PNG carrying `parameters` (may be NULL) in a tEXt chunk of that name;
  * to a temporary name first, renamed onto path when complete. */
 int vt_image_save_png(vt_context *ctx, const char *path, const vt_image *img, const char *parameters);
+/* Scales an RGB image (rows packed, 3 bytes a pixel) to dw × dh (Mitchell filter;
+ * a plain copy when the sizes are equal). */
+int vt_rgb_resize(const unsigned char *src, int sw, int sh, unsigned char *dst, int dw, int dh);
 /* The tEXt value of `key` in a PNG (malloc-ed; NULL when absent, which is not an error). */
 int vt_png_text(vt_context *ctx, const char *path, const char *key, char **value);
 
@@ -228,6 +231,25 @@ int vt_video_load(vt_context *ctx, const char *path, const vt_video_load_params 
  * odd sizes cropped by one pixel) or .gif; temporary name, then rename. */
 int vt_video_save(vt_context *ctx, const char *path, const vt_video *v);
 void vt_video_free(vt_video *v);
+
+/* Streaming forms, for files longer than memory. */
+typedef struct vt_video_reader vt_video_reader;
+int vt_video_reader_open(vt_context *ctx, const char *path, const vt_video_load_params *params, vt_video_reader **out);
+/* Output width, height and rate, and the file's own rate. */
+void vt_video_reader_info(const vt_video_reader *r, int *width, int *height, double *fps, double *src_fps);
+/* Decodes the next frame into rgb (height, width, 3): 1 = a frame, 0 = the end,
+ * negative = an error (a corrupt stream). */
+int vt_video_reader_next(vt_video_reader *r, unsigned char *rgb);
+void vt_video_reader_close(vt_video_reader **r);
+
+typedef struct vt_video_writer vt_video_writer;
+/* Opens an .mp4 or .gif for frames of width × height at fps; audio_from (may be
+ * NULL) names a file whose audio stream is copied into an MP4 untouched. */
+int vt_video_writer_open(vt_context *ctx, const char *path, int width, int height, double fps, const char *audio_from,
+                         vt_video_writer **out);
+int vt_video_writer_write(vt_video_writer *w, const unsigned char *rgb);
+/* keep: finish the file and rename it into place; 0: discard it. */
+int vt_video_writer_close(vt_video_writer **w, int keep);
 
 /* ---- compute devices ---- */
 

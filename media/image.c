@@ -9,6 +9,7 @@
 
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <stb_image_resize.h>
 
 #include "context.h"
 #include "vitrail.h"
@@ -202,4 +203,13 @@ int vt_png_text(vt_context *ctx, const char *path, const char *key, char **value
 done:
     fclose(f);
     return rc;
+}
+
+int vt_rgb_resize(const unsigned char *src, int sw, int sh, unsigned char *dst, int dw, int dh) {
+    if (sw < 1 || sh < 1 || dw < 1 || dh < 1) return VT_E_INVALID;
+    if (sw == dw && sh == dh) {
+        memcpy(dst, src, (size_t)sw * sh * 3);
+        return VT_OK;
+    }
+    return stbir_resize_uint8(src, sw, sh, sw * 3, dst, dw, dh, dw * 3, 3) ? VT_OK : VT_E_NOMEM;
 }
