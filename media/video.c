@@ -205,6 +205,7 @@ void vt_video_reader_close(vt_video_reader **rp) {
 
 struct vt_video_writer {
     vt_context *ctx;
+    int png_sequence;        /* path is a printf pattern such as out_%03d.png: one PNG per frame */
     char *path, *tmp;
     AVFormatContext *oc;
     AVCodecContext *enc;
@@ -235,6 +236,11 @@ static int encode_write(vt_video_writer *w, AVFrame *f) {
 }
 
 static void writer_free(vt_video_writer *w, int remove_tmp) {
+    if (w->png_sequence) {
+        free(w->path);
+        free(w);
+        return;
+    }
     if (w->oc && w->oc->pb) avio_closep(&w->oc->pb);
     if (remove_tmp && w->tmp) unlink(w->tmp);
     sws_freeContext(w->sws);
@@ -248,16 +254,50 @@ static void writer_free(vt_video_writer *w, int remove_tmp) {
     free(w);
 }
 
+/* Whether path is a frame-sequence pattern: exactly one %d-style conversion
+ * (%d, %03d, ...) and a .png ending. */
+static int is_png_pattern(const char *path) {
+    const char *ext = strrchr(path, '.');
+    if (!ext || strcasecmp(ext, ".png")) return 0;
+    int conv = 0;
+    for (const char *p = path; *p; p++) {
+        if (*p != '%') continue;
+        if (p[1] == '%') {
+            p++;
+            continue;
+        }
+        const char *q = p + 1;
+        while (*q >= '0' && *q <= '9') q++;
+        if (*q != 'd') return 0;
+        conv++;
+        p = q;
+    }
+    return conv == 1;
+}
+
 int vt_video_writer_open(vt_context *ctx, const char *path, int width, int height, double fps, const char *audio_from,
                          vt_video_writer **out) {
     *out = NULL;
     quiet();
     if (width < 2 || height < 2 || !(fps > 0))
         return vt_error(ctx, VT_E_INVALID, "%s: need frames of at least 2x2 and a frame rate", path);
+    if (is_png_pattern(path)) {
+        vt_video_writer *w = calloc(1, sizeof *w);
+        if (!w || !(w->path = strdup(path))) {
+            free(w);
+            return vt_error(ctx, VT_E_NOMEM, "%s: out of memory", path);
+        }
+        w->ctx = ctx;
+        w->png_sequence = 1;
+        w->in_w = width;
+        w->in_h = height;
+        *out = w;
+        return VT_OK;
+    }
     const char *ext = strrchr(path, '.');
     int gif = ext && !strcasecmp(ext, ".gif");
     if (!ext || (!gif && strcasecmp(ext, ".mp4") && strcasecmp(ext, ".m4v") && strcasecmp(ext, ".mov")))
-        return vt_error(ctx, VT_E_INVALID, "%s: the output must end in .mp4 or .gif", path);
+        return vt_error(ctx, VT_E_INVALID, "%s: the output must end in .mp4 or .gif, or be a pattern like out_%%03d.png", path);
     const AVCodec *codec = gif ? avcodec_find_encoder(AV_CODEC_ID_GIF) : avcodec_find_encoder_by_name("libx264");
     if (!gif && !codec) codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
     if (!codec) return vt_error(ctx, VT_E_UNSUPPORTED, "%s: no %s encoder in this FFmpeg", path, gif ? "GIF" : "H.264 or MPEG-4");
@@ -348,6 +388,12 @@ fail:
 
 int vt_video_writer_write(vt_video_writer *w, const unsigned char *rgb) {
     char eb[128];
+    if (w->png_sequence) {
+        char name[4096];
+        snprintf(name, sizeof name, w->path, (int)w->n++);
+        vt_image img = {w->in_w, w->in_h, (unsigned char *)rgb};
+        return vt_image_save_png(w->ctx, name, &img, NULL);
+    }
     if (av_frame_make_writable(w->f) < 0) return vt_error(w->ctx, VT_E_NOMEM, "%s: out of memory", w->path);
     const uint8_t *src[4] = {rgb, NULL, NULL, NULL};
     int src_ls[4] = {w->in_w * 3, 0, 0, 0};
@@ -364,6 +410,13 @@ int vt_video_writer_close(vt_video_writer **wp, int keep) {
     *wp = NULL;
     char eb[128];
     int rc = VT_OK, e;
+    if (w->png_sequence) {
+        /* each PNG was complete when renamed; an empty sequence is the only failure */
+        if (keep && w->n == 0) rc = vt_error(w->ctx, VT_E_INVALID, "%s: no frame was written", w->path);
+        free(w->path);
+        free(w);
+        return rc;
+    }
     if (keep) {
         if (w->n == 0) rc = vt_error(w->ctx, VT_E_INVALID, "%s: no frame was written", w->path);
         if (!rc && (e = encode_write(w, NULL)) < 0)

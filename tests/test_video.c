@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "context.h"
 #include "vitrail.h"
@@ -115,6 +116,18 @@ START_TEST(encode_mp4_and_gif) {
     char cmd[256];
     snprintf(cmd, sizeof cmd, "test $(ls '%s' | grep -c tmp) -eq 0", dir);
     ck_assert_int_eq(system(cmd), 0);
+    /* a frame sequence: out_000.png .. out_011.png, each a PNG of the frame */
+    char pat[128], first[128];
+    snprintf(pat, sizeof pat, "%s/seq_%%03d.png", dir);
+    ck_assert_msg(vt_video_save(ctx, pat, &v) == 0, "%s", vt_context_error(ctx));
+    snprintf(first, sizeof first, "%s/seq_011.png", dir);
+    vt_image im;
+    ck_assert_int_eq(vt_image_load(ctx, first, &im), 0);
+    ck_assert(im.width == 34 && im.height == 22);
+    ck_assert_int_eq(memcmp(im.pixels, v.pixels + (size_t)11 * 22 * 34 * 3, 22 * 34 * 3), 0); /* lossless */
+    vt_image_free(&im);
+    snprintf(first, sizeof first, "%s/seq_012.png", dir);
+    ck_assert_int_ne(access(first, F_OK), 0);
     char bad[128];
     snprintf(bad, sizeof bad, "%s/out.avi", dir);
     ck_assert_int_eq(vt_video_save(ctx, bad, &v), VT_E_INVALID);
