@@ -1,12 +1,14 @@
 /* The DiT forward pass over backend ops: patch embedding, conditioning vector,
  * adaLN-Zero blocks with per-block attention patterns and optional cross-attention,
- * final layer, unpatchify. Weights are converted to f32 once at load. */
+ * final layer, unpatchify. Weights are converted to f32 once at load and kept in
+ * one backend buffer; activations live in a second one, sized for the largest
+ * batch seen; only x, the timestep embedding and the conditioning go up and the
+ * output comes down, so the same code runs on the CPU and on a GPU backend. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
 #include "context.h"
 #include "dit.h"
 #include "embed.h"
@@ -15,8 +17,10 @@
 #define FREQ_DIM 256 /* DiT's TimestepEmbedder frequency_embedding_size */
 
 typedef struct linear_w {
-    float *w;  /* (out, in) */
-    float *b;  /* (out) */
+    float *w;     /* (out, in) host copy while loading, then NULL */
+    float *b;     /* (out) likewise */
+    size_t woff;  /* floats into the weight buffer of w (out, in) */
+    size_t boff;  /* ... and of b (out) */
     int out, in;
 } linear_w;
 
@@ -47,8 +51,12 @@ struct vt_dit {
     block_w *blocks;     /* (depth) */
     linear_w final_ada;  /* (2D, D) */
     linear_w final_lin;  /* (p·p·C_out, D) */
-    float **owned;       /* every allocation above, freed at destroy */
+    float **owned;       /* every host allocation above, freed at destroy */
     int n_owned, cap_owned;
+    vt_buffer *wbuf;     /* every weight, f32, then pos (T·h·w, D) at pos_off */
+    size_t pos_off;      /* floats */
+    vt_buffer *abuf;     /* activations of the last forward's shape */
+    size_t abuf_floats;
 };
 
 /* ---- loading ---- */
@@ -198,6 +206,69 @@ static int dit_alloc(vt_context *ctx, const char *config, vt_dit **out) {
     return VT_OK;
 }
 
+/* Every linear layer of the model, for the upload below. */
+static int all_linears(vt_dit *d, linear_w **out, int cap) {
+    int n = 0;
+    linear_w *fixed[] = {&d->x_emb, &d->t_mlp0, &d->t_mlp2, &d->cond_proj, &d->cond_pool, &d->final_ada, &d->final_lin};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (fixed[i]->w && n < cap) out[n++] = fixed[i];
+    for (int b = 0; b < d->cfg.depth; b++) {
+        linear_w *l[] = {&d->blocks[b].ada, &d->blocks[b].qkv, &d->blocks[b].proj, &d->blocks[b].xq,
+                         &d->blocks[b].xkv, &d->blocks[b].xproj, &d->blocks[b].fc1, &d->blocks[b].fc2};
+        for (size_t i = 0; i < sizeof l / sizeof l[0]; i++)
+            if (l[i]->w && n < cap) out[n++] = l[i];
+    }
+    return n;
+}
+
+/* Copies every weight and the position embedding into one backend buffer, then
+ * drops the host copies of the linear layers (the backend's copy is the one used). */
+static int upload_weights(vt_dit *d) {
+    const vt_dit_config *c = &d->cfg;
+    const int cap = 8 + 8 * c->depth;
+    linear_w **l = malloc((size_t)cap * sizeof *l);
+    if (!l) return vt_error(d->ctx, VT_E_NOMEM, "out of memory");
+    int n = all_linears(d, l, cap);
+    const int T = c->frames > 0 ? c->frames : 1, HW = (c->input_h / c->patch) * (c->input_w / c->patch), D = c->hidden;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (size_t)l[i]->out * l[i]->in + (size_t)l[i]->out;
+    d->pos_off = total;
+    total += (size_t)T * HW * D;
+    int rc = d->be->iface->buffer_alloc(d->be, total * sizeof(float), &d->wbuf);
+    size_t off = 0;
+    for (int i = 0; !rc && i < n; i++) {
+        size_t nw = (size_t)l[i]->out * l[i]->in, nb = (size_t)l[i]->out;
+        l[i]->woff = off;
+        l[i]->boff = off + nw;
+        rc = d->be->iface->upload(d->be, d->wbuf, off * sizeof(float), l[i]->w, nw * sizeof(float));
+        if (!rc) rc = d->be->iface->upload(d->be, d->wbuf, (off + nw) * sizeof(float), l[i]->b, nb * sizeof(float));
+        off += nw + nb;
+    }
+    /* the backend holds the weights now: free the host copies (half the memory) */
+    for (int i = 0; !rc && i < n; i++)
+        for (int k = 0; k < d->n_owned; k++)
+            if (d->owned[k] == l[i]->w || d->owned[k] == l[i]->b) {
+                free(d->owned[k]);
+                d->owned[k] = NULL;
+            }
+    for (int i = 0; !rc && i < n; i++) l[i]->w = l[i]->b = NULL;
+    /* pos (T·h·w, D): the spatial embedding for every frame plus the frame's
+     * temporal one, added to the tokens by one broadcast add */
+    float *pos = rc ? NULL : malloc((size_t)T * HW * D * sizeof *pos);
+    if (!rc && !pos) rc = vt_error(d->ctx, VT_E_NOMEM, "out of memory");
+    if (!rc) {
+        for (int t = 0; t < T; t++)
+            for (int q = 0; q < HW; q++)
+                for (int k = 0; k < D; k++)
+                    pos[((size_t)t * HW + q) * D + k] =
+                        d->pos_embed[(size_t)q * D + k] + (d->temp_embed ? d->temp_embed[(size_t)t * D + k] : 0.0f);
+        rc = d->be->iface->upload(d->be, d->wbuf, d->pos_off * sizeof(float), pos, (size_t)T * HW * D * sizeof(float));
+    }
+    free(pos);
+    free(l);
+    return rc;
+}
+
 int vt_dit_create(vt_context *ctx, vt_backend *be, const vt_st_file *file, vt_dit **out) {
     vt_dit *d;
     int rc = dit_alloc(ctx, vt_st_meta(file, "config"), &d);
@@ -221,6 +292,7 @@ int vt_dit_create(vt_context *ctx, vt_backend *be, const vt_st_file *file, vt_di
         if (!(d->temp_embed = own(d, (size_t)c->frames * c->hidden))) rc = vt_error(ctx, VT_E_NOMEM, "out of memory");
         else vt_pos_embed_1d(d->temp_embed, c->hidden, c->frames);
     }
+    if (!rc) rc = upload_weights(d);
     if (rc) {
         vt_dit_destroy(&d);
         return rc;
@@ -275,6 +347,8 @@ int vt_dit_write_random(vt_context *ctx, const char *config, uint64_t seed, cons
 void vt_dit_destroy(vt_dit **dp) {
     if (!dp || !*dp) return;
     vt_dit *d = *dp;
+    if (d->be && d->wbuf) d->be->iface->buffer_free(d->be, d->wbuf);
+    if (d->be && d->abuf) d->be->iface->buffer_free(d->be, d->abuf);
     for (int i = 0; i < d->n_owned; i++) free(d->owned[i]);
     free(d->owned);
     free(d->blocks);
@@ -288,26 +362,30 @@ const float *vt_dit_null_cond(const vt_dit *dit) { return dit->cond_null; }
 
 /* ---- forward ---- */
 
-#define T1(p, a) vt_tensor_f32_1d((p), (a))
-#define T2(p, a, b) vt_tensor_f32_2d((p), (a), (b))
-#define T3(p, a, b, c) vt_tensor_f32_3d((p), (a), (b), (c))
-
-/* y (M, out) = act(x (M, in) · Wᵀ + b) */
-static int lin(vt_dit *d, float *y, const float *x, int64_t M, const linear_w *lw, vt_act act) {
-    vt_tensor ty = T2(y, M, lw->out), tx = T2((float *)x, M, lw->in);
-    vt_tensor tw = T2(lw->w, lw->out, lw->in), tb = T1(lw->b, lw->out);
-    return d->be->iface->linear(d->be, &ty, &tx, &tw, &tb, act);
+/* A view of `n` dims into a backend buffer at `off` floats; data is the host
+ * address when the buffer is host-visible (the CPU backend reads it). */
+static vt_tensor view(vt_buffer *buf, size_t off, int ndim, int64_t d0, int64_t d1, int64_t d2) {
+    int64_t shape[3] = {d0, d1, d2};
+    vt_tensor t = vt_tensor_make(VT_DTYPE_F32, buf->host ? (float *)buf->host + off : NULL, ndim, shape);
+    t.buf = buf;
+    t.offset = off * sizeof(float);
+    return t;
 }
 
-/* Splits a (B, k·D) modulation into k contiguous (B, D) chunks: chunk j of row b
- * goes to dst[j·B·D + b·D]. */
-static void split_chunks(float *dst, const float *src, int B, int k, int D) {
-    for (int b = 0; b < B; b++)
-        for (int j = 0; j < k; j++) memcpy(dst + ((size_t)j * B + b) * D, src + ((size_t)b * k + j) * D, (size_t)D * sizeof(float));
+/* y (M, out) = act(x (M, in) · Wᵀ + b) for the rows [r0, r0 + rows) of a linear's
+ * output features (a chunk of an adaLN projection is a view of its weight). */
+static int lin_part(vt_dit *d, vt_tensor *y, const vt_tensor *x, const linear_w *lw, int r0, int rows, vt_act act) {
+    vt_tensor tw = view(d->wbuf, lw->woff + (size_t)r0 * lw->in, 2, rows, lw->in, 0);
+    vt_tensor tb = view(d->wbuf, lw->boff + (size_t)r0, 1, rows, 0, 0);
+    return d->be->iface->linear(d->be, y, x, &tw, &tb, act);
 }
 
-#define CHECK(expr)              \
-    do {                         \
+static int lin(vt_dit *d, vt_tensor *y, const vt_tensor *x, const linear_w *lw, vt_act act) {
+    return lin_part(d, y, x, lw, 0, lw->out, act);
+}
+
+#define CHECK(expr)                   \
+    do {                              \
         if ((rc = (expr))) goto done; \
     } while (0)
 
@@ -333,124 +411,123 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
     const int h = c->input_h / p, w = c->input_w / p, HW = h * w, N = T * HW;
     const int64_t BN = (int64_t)B * N;
     const int L = c->cond_dim > 0 ? in->cond_len : 0;
-    const int M = c->mlp_hidden, heads = c->heads, hd = D / heads;
+    const int M = c->mlp_hidden, heads = c->heads, hd = D / heads, K = c->cond_dim;
+    const size_t nx = (size_t)B * C * T * c->input_h * c->input_w, nout = (size_t)B * Co * T * c->input_h * c->input_w;
 
-    /* Activations: x, xn, qkv/h1 (the larger of 3D and M per token), attn out,
-     * plus small per-batch vectors. Sized once here. */
+    /* Activation layout (floats): x, xn, ao (B·N·D each), big (B·N·wide), the
+     * input and output images, per-batch vectors, conditioning. */
     size_t wide = (size_t)(3 * D > M ? 3 * D : M);
-    if (C * p * p > (int)wide) wide = (size_t)C * p * p;
+    if ((size_t)C * p * p > wide) wide = (size_t)C * p * p;
     if ((size_t)p * p * Co > wide) wide = (size_t)p * p * Co;
-    size_t floats = (size_t)BN * (2 * D + wide + D) + (size_t)B * (FREQ_DIM + 16 * D) +
-                    (size_t)B * L * (3 * D + 1) + (size_t)N * D + 64 * 16;
-    vt_arena *ar = vt_arena_create(floats * sizeof(float) + 64 * 64);
-    if (!ar) return vt_error(ctx, VT_E_NOMEM, "forward: out of memory for activations (%zu MiB)", floats * 4 >> 20);
+    size_t o_x = 0, o_xn = o_x + (size_t)BN * D, o_ao = o_xn + (size_t)BN * D, o_big = o_ao + (size_t)BN * D;
+    size_t o_img = o_big + (size_t)BN * wide, o_out = o_img + nx, o_temb = o_out + nout;
+    size_t o_c = o_temb + (size_t)B * FREQ_DIM, o_sc = o_c + (size_t)B * D, o_tmp = o_sc + (size_t)B * D;
+    size_t o_mod = o_tmp + (size_t)B * D, o_cond = o_mod + (size_t)6 * B * D, o_cproj = o_cond + (size_t)B * L * K;
+    size_t o_ckv = o_cproj + (size_t)B * L * D, o_cmask = o_ckv + (size_t)B * L * 2 * D, o_pw = o_cmask + (size_t)B * L;
+    size_t total = o_pw + (size_t)B * L;
     int rc = VT_OK;
-    float *x = vt_arena_floats(ar, (size_t)BN * D);       /* (B, N, D) residual stream */
-    float *xn = vt_arena_floats(ar, (size_t)BN * D);      /* (B, N, D) normalised/modulated */
-    float *big = vt_arena_floats(ar, (size_t)BN * wide);  /* (B, N, 3D | M | C·p·p) */
-    float *ao = vt_arena_floats(ar, (size_t)BN * D);      /* (B, N, D) attention output */
-    float *temb = vt_arena_floats(ar, (size_t)B * FREQ_DIM); /* (B, 256) */
-    float *cvec = vt_arena_floats(ar, (size_t)B * D);     /* (B, D) conditioning c */
-    float *sc = vt_arena_floats(ar, (size_t)B * D);       /* (B, D) SiLU(c), scratch */
-    float *mod = vt_arena_floats(ar, (size_t)B * 6 * D);  /* (B, 6D) */
-    float *modc = vt_arena_floats(ar, (size_t)B * 6 * D); /* (6, B, D) */
-    float *pos = vt_arena_floats(ar, (size_t)N * D);      /* (N, D) pos (+ temporal) embedding */
-    float *cproj = L ? vt_arena_floats(ar, (size_t)B * L * D) : NULL;     /* (B, L, D) */
-    float *ckv = L ? vt_arena_floats(ar, (size_t)B * L * 2 * D) : NULL;   /* (B, L, 2D) */
-    float *cmask = L ? vt_arena_floats(ar, (size_t)B * L) : NULL;         /* (B, L) */
-    if (!x || !xn || !big || !ao || !temb || !cvec || !sc || !mod || !modc || !pos || (L && (!cproj || !ckv || !cmask))) {
-        rc = vt_error(ctx, VT_E_NOMEM, "forward: activation arena too small (internal sizing error)");
-        goto done;
+    if (total > d->abuf_floats) {
+        if (d->abuf) op->buffer_free(be, d->abuf);
+        d->abuf = NULL;
+        d->abuf_floats = 0;
+        if ((rc = op->buffer_alloc(be, total * sizeof(float), &d->abuf))) return rc;
+        d->abuf_floats = total;
     }
+    vt_buffer *ab = d->abuf;
+    float *host = malloc(((size_t)B * (FREQ_DIM + D) + (size_t)B * L * 2 + 16) * sizeof(float));
+    if (!host) return vt_error(ctx, VT_E_NOMEM, "forward: out of memory");
+#define UP(off, ptr, n) CHECK(op->upload(be, ab, (off) * sizeof(float), (ptr), (n) * sizeof(float)))
+
+    vt_tensor tx = view(ab, o_x, 3, B, N, D), txn = view(ab, o_xn, 3, B, N, D), tao = view(ab, o_ao, 3, B, N, D);
 
     /* Patch embedding: each frame of x (B, C, T, H, W) is patchified on its own
-     * (Latte's per-frame Conv2d). For T = 1 the layout is (B, C, H, W). */
+     * (Latte's per-frame Conv2d); for T = 1 the layout is (B, C, H, W). */
+    UP(o_img, in->x, nx);
     {
-        vt_tensor tok = T3(big, (int64_t)B, N, (int64_t)C * p * p);
-        if (T == 1) {
-            int64_t sx[4] = {B, C, c->input_h, c->input_w};
-            vt_tensor tx = vt_tensor_make(VT_DTYPE_F32, (void *)in->x, 4, sx);
-            CHECK(op->patchify(be, &tok, &tx, p, 1, VT_PATCH_CPQ));
-        } else {
-            int64_t sx[5] = {B, C, T, c->input_h, c->input_w};
-            vt_tensor tx = vt_tensor_make(VT_DTYPE_F32, (void *)in->x, 5, sx);
-            CHECK(op->patchify(be, &tok, &tx, p, 1, VT_PATCH_CPQ));
-        }
-        CHECK(lin(d, x, big, BN, &d->x_emb, VT_ACT_NONE));
-        for (int t = 0; t < T; t++)
-            for (int n = 0; n < HW; n++)
-                for (int k = 0; k < D; k++)
-                    pos[((size_t)t * HW + n) * D + k] =
-                        d->pos_embed[(size_t)n * D + k] + (d->temp_embed ? d->temp_embed[(size_t)t * D + k] : 0.0f);
-        vt_tensor tx = T3(x, B, N, D), tp = T2(pos, N, D);
+        vt_tensor tok = view(ab, o_big, 3, B, N, (int64_t)C * p * p);
+        int64_t sx[5] = {B, C, T, c->input_h, c->input_w};
+        vt_tensor ti = vt_tensor_make(VT_DTYPE_F32, ab->host ? (float *)ab->host + o_img : NULL, T == 1 ? 4 : 5, sx);
+        if (T == 1) ti.shape[2] = c->input_h, ti.shape[3] = c->input_w;
+        ti.buf = ab;
+        ti.offset = o_img * sizeof(float);
+        CHECK(op->patchify(be, &tok, &ti, p, 1, VT_PATCH_CPQ));
+        vt_tensor tok2 = view(ab, o_big, 2, BN, (int64_t)C * p * p, 0);
+        vt_tensor tx2 = view(ab, o_x, 2, BN, D, 0);
+        CHECK(lin(d, &tx2, &tok2, &d->x_emb, VT_ACT_NONE));
+        vt_tensor tp = view(d->wbuf, d->pos_off, 2, N, D, 0);
         CHECK(op->binary(be, &tx, &tx, &tp, VT_BIN_ADD));
     }
 
     /* c = t_mlp(timestep_embedding(t)) + y_embed + pool(cond') */
-    vt_timestep_embed(temb, in->t, B, FREQ_DIM, 10000.0f);
-    CHECK(lin(d, sc, temb, B, &d->t_mlp0, VT_ACT_SILU));
-    CHECK(lin(d, cvec, sc, B, &d->t_mlp2, VT_ACT_NONE));
+    vt_timestep_embed(host, in->t, B, FREQ_DIM, 10000.0f);
+    UP(o_temb, host, (size_t)B * FREQ_DIM);
+    vt_tensor ttemb = view(ab, o_temb, 2, B, FREQ_DIM, 0), tc = view(ab, o_c, 2, B, D, 0);
+    vt_tensor tsc = view(ab, o_sc, 2, B, D, 0), ttmp = view(ab, o_tmp, 2, B, D, 0);
+    CHECK(lin(d, &tsc, &ttemb, &d->t_mlp0, VT_ACT_SILU));
+    CHECK(lin(d, &tc, &tsc, &d->t_mlp2, VT_ACT_NONE));
     if (c->num_classes > 0) {
         for (int b = 0; b < B; b++) {
             int y = in->y ? in->y[b] : c->num_classes;
-            for (int k = 0; k < D; k++) cvec[(size_t)b * D + k] += d->y_table[(size_t)y * D + k];
+            memcpy(host + (size_t)b * D, d->y_table + (size_t)y * D, (size_t)D * sizeof(float));
         }
+        UP(o_tmp, host, (size_t)B * D);
+        CHECK(op->binary(be, &tc, &tc, &ttmp, VT_BIN_ADD));
     }
+    vt_tensor tcproj = view(ab, o_cproj, 3, B, L, D), tcmask = view(ab, o_cmask, 2, B, L, 0);
     if (L) {
-        CHECK(lin(d, cproj, in->cond, (int64_t)B * L, &d->cond_proj, VT_ACT_NONE));
-        for (int i = 0; i < B * L; i++) cmask[i] = in->cond_mask ? (in->cond_mask[i] != 0.0f) : 1.0f;
+        UP(o_cond, in->cond, (size_t)B * L * K);
+        vt_tensor tcond = view(ab, o_cond, 2, (int64_t)B * L, K, 0), tcp2 = view(ab, o_cproj, 2, (int64_t)B * L, D, 0);
+        CHECK(lin(d, &tcp2, &tcond, &d->cond_proj, VT_ACT_NONE));
+        for (int i = 0; i < B * L; i++) host[i] = in->cond_mask ? (in->cond_mask[i] != 0.0f) : 1.0f;
+        UP(o_cmask, host, (size_t)B * L);
         if (c->cond_pooled) {
-            /* masked mean over the present tokens; a row with none pools to zero */
+            /* masked mean as a (1 × L)·(L × D) product per item: weights 1/count on
+             * present tokens (a row with none pools to zero) */
             for (int b = 0; b < B; b++) {
-                double cnt = 0;
-                for (int k = 0; k < D; k++) sc[(size_t)b * D + k] = 0;
-                for (int l = 0; l < L; l++) {
-                    if (cmask[b * L + l] == 0.0f) continue;
-                    cnt++;
-                    for (int k = 0; k < D; k++) sc[(size_t)b * D + k] += cproj[((size_t)b * L + l) * D + k];
-                }
-                for (int k = 0; k < D; k++) sc[(size_t)b * D + k] = cnt > 0 ? (float)(sc[(size_t)b * D + k] / cnt) : 0.0f;
+                int cnt = 0;
+                for (int l = 0; l < L; l++) cnt += host[b * L + l] != 0.0f;
+                for (int l = 0; l < L; l++) host[B * L + b * L + l] = cnt ? host[b * L + l] / (float)cnt : 0.0f;
             }
-            CHECK(lin(d, mod, sc, B, &d->cond_pool, VT_ACT_NONE));
-            for (int i = 0; i < B * D; i++) cvec[i] += mod[i];
+            UP(o_pw, host + B * L, (size_t)B * L);
+            vt_tensor tpw = view(ab, o_pw, 3, B, 1, L), tpooled = view(ab, o_tmp, 3, B, 1, D);
+            CHECK(op->matmul_batched(be, &tpooled, &tpw, 0, &tcproj, 0, 1.0f));
+            vt_tensor tpool2 = view(ab, o_tmp, 2, B, D, 0), tmod1 = view(ab, o_mod, 2, B, D, 0);
+            CHECK(lin(d, &tmod1, &tpool2, &d->cond_pool, VT_ACT_NONE));
+            CHECK(op->binary(be, &tc, &tc, &tmod1, VT_BIN_ADD));
         }
     }
-    /* SiLU(c) feeds every adaLN modulation. */
-    {
-        vt_tensor ts = T2(sc, B, D), tc = T2(cvec, B, D);
-        CHECK(op->activation(be, &ts, &tc, VT_ACT_SILU));
-    }
+    /* SiLU(c) feeds every adaLN modulation */
+    CHECK(op->activation(be, &tsc, &tc, VT_ACT_SILU));
 
-    vt_tensor tx = T3(x, B, N, D), txn = T3(xn, B, N, D), tao = T3(ao, B, N, D);
+    vt_tensor chunk[6];
+    for (int j = 0; j < 6; j++) chunk[j] = view(ab, o_mod + (size_t)j * B * D, 2, B, D, 0);
     for (int i = 0; i < c->depth; i++) {
         const block_w *bw = &d->blocks[i];
-        CHECK(lin(d, mod, sc, B, &bw->ada, VT_ACT_NONE));
-        split_chunks(modc, mod, B, 6, D);
-        vt_tensor shift1 = T2(modc, B, D), scale1 = T2(modc + (size_t)B * D, B, D);
-        vt_tensor gate1 = T2(modc + 2 * (size_t)B * D, B, D), shift2 = T2(modc + 3 * (size_t)B * D, B, D);
-        vt_tensor scale2 = T2(modc + 4 * (size_t)B * D, B, D), gate2 = T2(modc + 5 * (size_t)B * D, B, D);
+        /* the six modulation vectors, each from its own rows of the adaLN weight,
+         * land contiguous as the modulate and gate ops want them */
+        for (int j = 0; j < 6; j++) CHECK(lin_part(d, &chunk[j], &tsc, &bw->ada, j * D, D, VT_ACT_NONE));
 
         /* self-attention */
         CHECK(op->layernorm(be, &txn, &tx, NULL, NULL, 1e-6f));
-        CHECK(op->modulate(be, &txn, &txn, &shift1, &scale1));
-        CHECK(lin(d, big, xn, BN, &bw->qkv, VT_ACT_NONE));
+        CHECK(op->modulate(be, &txn, &txn, &chunk[0], &chunk[1]));
+        vt_tensor tqkv = view(ab, o_big, 3, B, N, 3 * D), tqkv2 = view(ab, o_big, 2, BN, 3 * D, 0);
+        vt_tensor txn2 = view(ab, o_xn, 2, BN, D, 0), tao2 = view(ab, o_ao, 2, BN, D, 0);
+        CHECK(lin(d, &tqkv2, &txn2, &bw->qkv, VT_ACT_NONE));
         {
-            vt_tensor tq = T3(big, B, N, 3 * D);
             vt_attn_args a;
             memset(&a, 0, sizeof a);
             a.desc = c->attn[i];
             a.heads = heads;
             a.head_dim = hd;
-            a.q = a.k = a.v = &tq;
-            a.off_q = 0;
+            a.q = a.k = a.v = &tqkv;
             a.off_k = (size_t)D;
             a.off_v = 2 * (size_t)D;
             a.ld_q = a.ld_k = a.ld_v = 3 * (size_t)D;
             a.out = &tao;
             a.ld_o = (size_t)D;
             if (c->attn_spatial[i]) {
-                /* Frames are contiguous runs of HW tokens: full attention with
-                 * the frames as batch, no copy. */
+                /* frames are contiguous runs of HW tokens: full attention with the
+                 * frames as batch, no copy */
                 a.B = B * T;
                 a.Nq = a.Nk = HW;
                 a.desc.grid[0] = 1;
@@ -469,14 +546,16 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
                 goto done;
             }
         }
-        CHECK(lin(d, xn, ao, BN, &bw->proj, VT_ACT_NONE));
-        CHECK(op->gated_add(be, &tx, &txn, &gate1));
+        CHECK(lin(d, &txn2, &tao2, &bw->proj, VT_ACT_NONE));
+        CHECK(op->gated_add(be, &tx, &txn, &chunk[2]));
 
         /* cross-attention to the conditioning tokens (PixArt-α: no norm, no gate) */
         if (L) {
-            CHECK(lin(d, xn, x, BN, &bw->xq, VT_ACT_NONE));
-            CHECK(lin(d, ckv, cproj, (int64_t)B * L, &bw->xkv, VT_ACT_NONE));
-            vt_tensor tq = T3(xn, B, N, D), tkv = T3(ckv, B, L, 2 * D), tm = T2(cmask, B, L);
+            vt_tensor tx2 = view(ab, o_x, 2, BN, D, 0);
+            CHECK(lin(d, &txn2, &tx2, &bw->xq, VT_ACT_NONE));
+            vt_tensor tcp2 = view(ab, o_cproj, 2, (int64_t)B * L, D, 0), tkv2 = view(ab, o_ckv, 2, (int64_t)B * L, 2 * D, 0);
+            CHECK(lin(d, &tkv2, &tcp2, &bw->xkv, VT_ACT_NONE));
+            vt_tensor tkv = view(ab, o_ckv, 3, B, L, 2 * D);
             vt_attn_args a;
             memset(&a, 0, sizeof a);
             a.desc.kind = VT_ATTN_CROSS;
@@ -485,47 +564,47 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
             a.Nk = L;
             a.heads = heads;
             a.head_dim = hd;
-            a.q = &tq;
+            a.q = &txn;
             a.k = a.v = &tkv;
             a.off_v = (size_t)D;
             a.ld_q = (size_t)D;
             a.ld_k = a.ld_v = 2 * (size_t)D;
             a.out = &tao;
             a.ld_o = (size_t)D;
-            a.key_mask = &tm;
+            a.key_mask = &tcmask;
             CHECK(op->attention(be, &a));
-            CHECK(lin(d, xn, ao, BN, &bw->xproj, VT_ACT_NONE));
+            CHECK(lin(d, &txn2, &tao2, &bw->xproj, VT_ACT_NONE));
             CHECK(op->binary(be, &tx, &tx, &txn, VT_BIN_ADD));
         }
 
         /* MLP */
         CHECK(op->layernorm(be, &txn, &tx, NULL, NULL, 1e-6f));
-        CHECK(op->modulate(be, &txn, &txn, &shift2, &scale2));
-        CHECK(lin(d, big, xn, BN, &bw->fc1, VT_ACT_GELU_TANH));
-        CHECK(lin(d, xn, big, BN, &bw->fc2, VT_ACT_NONE));
-        CHECK(op->gated_add(be, &tx, &txn, &gate2));
+        CHECK(op->modulate(be, &txn, &txn, &chunk[3], &chunk[4]));
+        vt_tensor th = view(ab, o_big, 2, BN, M, 0);
+        CHECK(lin(d, &th, &txn2, &bw->fc1, VT_ACT_GELU_TANH));
+        CHECK(lin(d, &txn2, &th, &bw->fc2, VT_ACT_NONE));
+        CHECK(op->gated_add(be, &tx, &txn, &chunk[5]));
     }
 
     /* final layer */
-    CHECK(lin(d, mod, sc, B, &d->final_ada, VT_ACT_NONE));
-    split_chunks(modc, mod, B, 2, D);
+    CHECK(lin_part(d, &chunk[0], &tsc, &d->final_ada, 0, D, VT_ACT_NONE));
+    CHECK(lin_part(d, &chunk[1], &tsc, &d->final_ada, D, D, VT_ACT_NONE));
+    CHECK(op->layernorm(be, &txn, &tx, NULL, NULL, 1e-6f));
+    CHECK(op->modulate(be, &txn, &txn, &chunk[0], &chunk[1]));
     {
-        vt_tensor fshift = T2(modc, B, D), fscale = T2(modc + (size_t)B * D, B, D);
-        CHECK(op->layernorm(be, &txn, &tx, NULL, NULL, 1e-6f));
-        CHECK(op->modulate(be, &txn, &txn, &fshift, &fscale));
-        CHECK(lin(d, big, xn, BN, &d->final_lin, VT_ACT_NONE));
-        vt_tensor tok = T3(big, B, N, (int64_t)p * p * Co);
-        if (T == 1) {
-            int64_t so[4] = {B, Co, c->input_h, c->input_w};
-            vt_tensor to = vt_tensor_make(VT_DTYPE_F32, out, 4, so);
-            CHECK(op->unpatchify(be, &to, &tok, p, 1, VT_PATCH_PQC));
-        } else {
-            int64_t so[5] = {B, Co, T, c->input_h, c->input_w};
-            vt_tensor to = vt_tensor_make(VT_DTYPE_F32, out, 5, so);
-            CHECK(op->unpatchify(be, &to, &tok, p, 1, VT_PATCH_PQC));
-        }
+        vt_tensor txn2 = view(ab, o_xn, 2, BN, D, 0), tf2 = view(ab, o_big, 2, BN, (int64_t)p * p * Co, 0);
+        CHECK(lin(d, &tf2, &txn2, &d->final_lin, VT_ACT_NONE));
+        vt_tensor tok = view(ab, o_big, 3, B, N, (int64_t)p * p * Co);
+        int64_t so[5] = {B, Co, T, c->input_h, c->input_w};
+        vt_tensor to = vt_tensor_make(VT_DTYPE_F32, ab->host ? (float *)ab->host + o_out : NULL, T == 1 ? 4 : 5, so);
+        if (T == 1) to.shape[2] = c->input_h, to.shape[3] = c->input_w;
+        to.buf = ab;
+        to.offset = o_out * sizeof(float);
+        CHECK(op->unpatchify(be, &to, &tok, p, 1, VT_PATCH_PQC));
     }
+    CHECK(op->download(be, ab, o_out * sizeof(float), out, nout * sizeof(float)));
 done:
-    vt_arena_destroy(&ar);
+#undef UP
+    free(host);
     return rc;
 }
