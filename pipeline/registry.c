@@ -13,10 +13,20 @@ extern const vt_stage_desc vt_stage_write_image;
 extern const vt_stage_desc vt_stage_denoise;
 extern const vt_stage_desc vt_stage_read_video;
 extern const vt_stage_desc vt_stage_write_video;
+extern const vt_stage_desc vt_stage_tokenize;
+extern const vt_stage_desc vt_stage_text_encode;
+extern const vt_stage_desc vt_stage_image_encode;
+extern const vt_stage_desc vt_stage_cross_modal;
+extern const vt_stage_desc vt_stage_token_prune;
 
 static const vt_stage_desc *const builtin[] = {
     &vt_stage_read_image,
     &vt_stage_read_video,
+    &vt_stage_tokenize,
+    &vt_stage_text_encode,
+    &vt_stage_image_encode,
+    &vt_stage_cross_modal,
+    &vt_stage_token_prune,
     &vt_stage_denoise,
     &vt_stage_write_image,
     &vt_stage_write_video,
