@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vitrail.h"
 #include "vitrail_stage.h"
@@ -575,46 +576,75 @@ static int cmd_stages(cli *c, int argc, char **argv) {
 
 static char *read_text(const char *path, char *err, size_t cap);
 
-static int cmd_run(cli *c, int argc, char **argv) {
-    const char *preset = NULL, *model_path = NULL, *out = NULL;
+/* Finds a preset: a readable path as given, else NAME.txt in $VITRAIL_PRESETS or
+ * in the preset folder this build was configured with. */
+static char *find_preset(const char *name, char *err, size_t cap) {
+    if (access(name, R_OK) == 0) return read_text(name, err, cap);
+    const char *dirs[2] = {getenv("VITRAIL_PRESETS"), VT_PRESET_DIR};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i]) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.txt", dirs[i], name);
+        if (access(path, R_OK) == 0) return read_text(path, err, cap);
+    }
+    snprintf(err, cap, "preset '%s': no such file, nor %s.txt in %s (set VITRAIL_PRESETS)", name, name, VT_PRESET_DIR);
+    return NULL;
+}
+
+/* Shared by run and generate: parse options, build and run the pipeline. */
+static int run_pipeline(cli *c, const char *cmdname, const char *preset, const char *prompt, int argc, char **argv, int first) {
+    const char *model_path = NULL, *out = NULL;
     const char *sets[64];
     int n_sets = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] == '-' && a[1]) {
-            if (i + 1 >= argc) return usage_error("run: %s needs a value", a);
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: %s: %s needs a value (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
+                return EXIT_USAGE;
+            }
             const char *v = argv[++i];
             if (!strcmp(a, "--model") || !strcmp(a, "-m")) model_path = v;
             else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) prompt = v;
+            else if (!strcmp(a, "--preset")) preset = v;
             else if (!strcmp(a, "--set")) {
-                if (n_sets == 62) return usage_error("run: more than 62 --set options%s", "");
+                if (n_sets == 60) return usage_error("more than 60 --set options%s", "");
                 sets[n_sets++] = v;
-            } else return usage_error("run: unknown option '%s'", a);
-        } else if (preset) {
-            return usage_error("run: unexpected argument '%s'", a);
+            } else {
+                fprintf(stderr, "%s: %s: unknown option '%s' (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
+                return EXIT_USAGE;
+            }
         } else {
-            preset = a;
+            fprintf(stderr, "%s: %s: unexpected argument '%s' (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
+            return EXIT_USAGE;
         }
     }
     if (!preset) return usage_error("run: missing PRESET%s", "");
-    char outset[1100];
-    if (out) {
-        snprintf(outset, sizeof outset, "write_image.path=%.1000s", out);
-        sets[n_sets++] = outset;
+    if (prompt && !*prompt) {
+        fprintf(stderr, "%s: %s: the prompt is empty\n", prog, cmdname);
+        return EXIT_USAGE;
     }
-    sets[n_sets] = NULL;
     char err[512];
-    char *text = read_text(preset, err, sizeof err);
+    char *text = find_preset(preset, err, sizeof err);
     if (!text) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return EXIT_RUNTIME;
     }
+    /* -o goes to whichever writer the preset ends with */
+    char outset[1100];
+    if (out) {
+        snprintf(outset, sizeof outset, "%s.path=%.1000s", strstr(text, "write_video") ? "write_video" : "write_image", out);
+        sets[n_sets++] = outset;
+    }
+    sets[n_sets] = NULL;
     vt_model *m = NULL;
     vt_pipeline *p = NULL;
     int rc = EXIT_RUNTIME;
-    static const vt_slot_spec none[] = {{NULL, 0, 0, NULL}};
-    if ((model_path && vt_model_open(c->ctx, model_path, &m)) || vt_pipeline_create(c->ctx, text, none, sets, m, &p) ||
-        vt_pipeline_run(p)) {
+    vt_slot_spec given[2] = {{"prompt", VT_SLOT_TEXT, 0, NULL}, {NULL, 0, 0, NULL}};
+    if (!prompt) given[0].name = NULL;
+    if ((model_path && vt_model_open(c->ctx, model_path, &m)) || vt_pipeline_create(c->ctx, text, given, sets, m, &p) ||
+        (prompt && vt_pipeline_set_text(p, "prompt", prompt)) || vt_pipeline_run(p)) {
         runtime_error(c);
         goto done;
     }
@@ -624,6 +654,16 @@ done:
     vt_model_close(&m);
     free(text);
     return rc;
+}
+
+static int cmd_run(cli *c, int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') return usage_error("run: missing PRESET%s", "");
+    return run_pipeline(c, "run", argv[1], NULL, argc, argv, 2);
+}
+
+static int cmd_generate(cli *c, int argc, char **argv) {
+    if (argc < 2 || argv[1][0] == '-') return usage_error("generate: missing \"PROMPT\"%s", "");
+    return run_pipeline(c, "generate", "txt2img", argv[1], argc, argv, 2);
 }
 
 /* ---- video ---- */
@@ -885,8 +925,16 @@ static const command commands[] = {
      "Lists the built-in stages and those of loaded plugins: the typed slots each\n"
      "reads and writes, and its parameters with defaults and ranges.\n",
      cmd_stages},
+    {"generate", "an image or clip from a prompt (the txt2img preset, or --preset)",
+     "usage: vitrail generate \"PROMPT\" --model MODEL [-o OUT] [--preset NAME|FILE] [--set STAGE.PARAM=VALUE]...\n\n"
+     "Runs a pipeline preset (default txt2img: tokenize, text_encode, denoise,\n"
+     "write_image) with PROMPT in its 'prompt' slot. Presets: txt2img, img2img,\n"
+     "edit, ref2img, txt2vid, img2vid, vid2vid, class2img (assets/pipelines/).\n"
+     "Inputs of the image and video presets are set with --set, e.g.\n"
+     "--set read_image.path=in.png; -o sets the output of the preset's writer.\n",
+     cmd_generate},
     {"run", "run a pipeline preset",
-     "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [--set STAGE.PARAM=VALUE]... [-o OUT]\n\n"
+     "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [--prompt TEXT] [--set STAGE.PARAM=VALUE]... [-o OUT]\n\n"
      "PRESET is a text file, one stage per line with key=value parameters\n"
      "(assets/pipelines/ holds the presets). The chain is validated before anything\n"
      "runs: unknown stages or parameters, out-of-range values and slots no earlier\n"

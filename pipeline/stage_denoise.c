@@ -8,7 +8,9 @@
 #include "vitrail_stage.h"
 
 static const vt_slot_spec inputs[] = {
-    {"cond.tokens", VT_SLOT_TOKENS, 1, "conditioning tokens (B, L, cond_dim), for models with cross-attention"},
+    {"text.tokens", VT_SLOT_TOKENS, 1, "encoded prompt (1, Lt, cond_dim), for models with cross-attention"},
+    {"image.pruned", VT_SLOT_TOKENS, 1, "pruned image tokens (1, Li, cond_dim), appended after the text tokens"},
+    {"prompt", VT_SLOT_TEXT, 1, "the prompt, recorded in the generation parameters"},
     {"frames", VT_SLOT_FRAMES, 1, "a starting image or clip for img2img / vid2vid (SDEdit at `strength`)"},
     {NULL, 0, 0, NULL},
 };
@@ -50,10 +52,32 @@ static int init(vt_stage_run *r) {
 static int run(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
     vt_denoiser_shape sh = vt_denoiser_get_shape(p->dn);
-    const vt_value *cond = vt_stage_input(r, "cond.tokens");
-    if (sh.cond_dim > 0 && !cond) return vt_stage_error(r, VT_E_INVALID, "the model needs conditioning tokens ('cond.tokens')");
-    if (cond && (cond->ndim != 3 || cond->shape[0] != 1 || cond->shape[2] != sh.cond_dim))
-        return vt_stage_error(r, VT_E_SHAPE, "cond.tokens must be (1, L, %d)", sh.cond_dim);
+    /* conditioning = [text tokens; pruned image tokens], each with its mask */
+    const vt_value *parts[2] = {vt_stage_input(r, "text.tokens"), vt_stage_input(r, "image.pruned")};
+    const char *pname[2] = {"text.tokens", "image.pruned"};
+    int L = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!parts[k]) continue;
+        if (!sh.cond_dim) return vt_stage_error(r, VT_E_INVALID, "%s given, but the model takes no conditioning tokens", pname[k]);
+        if (parts[k]->ndim != 3 || parts[k]->shape[0] != 1 || parts[k]->shape[2] != sh.cond_dim)
+            return vt_stage_error(r, VT_E_SHAPE, "%s must be (1, L, %d) for this model, got width %lld", pname[k], sh.cond_dim,
+                                  (long long)(parts[k]->ndim == 3 ? parts[k]->shape[2] : 0));
+        L += (int)parts[k]->shape[1];
+    }
+    if (sh.cond_dim > 0 && L == 0)
+        return vt_stage_error(r, VT_E_INVALID, "the model needs conditioning tokens: run tokenize and text_encode before denoise");
+    float *cbuf = L ? malloc((size_t)L * sh.cond_dim * sizeof *cbuf) : NULL, *mbuf = L ? malloc((size_t)L * sizeof *mbuf) : NULL;
+    if (L && (!cbuf || !mbuf)) {
+        free(cbuf), free(mbuf);
+        return vt_stage_error(r, VT_E_NOMEM, "out of memory");
+    }
+    for (int k = 0, at = 0; k < 2; k++) {
+        if (!parts[k]) continue;
+        int n = (int)parts[k]->shape[1];
+        memcpy(cbuf + (size_t)at * sh.cond_dim, parts[k]->data, (size_t)n * sh.cond_dim * sizeof *cbuf);
+        for (int i = 0; i < n; i++) mbuf[at + i] = parts[k]->mask ? parts[k]->mask[i] : 1.0f;
+        at += n;
+    }
     int cls = (int)vt_stage_param_num(r, "class");
     int32_t y = cls >= 0 ? cls : sh.num_classes;
     vt_denoise_input in;
@@ -63,17 +87,17 @@ static int run(vt_stage_run *r) {
     in.height = sh.height;
     in.width = sh.width;
     in.y = sh.num_classes ? &y : NULL;
-    if (cond && sh.cond_dim) {
-        in.cond = cond->data;
-        in.cond_mask = cond->mask;
-        in.cond_len = (int)cond->shape[1];
+    if (L) {
+        in.cond = cbuf;
+        in.cond_mask = mbuf;
+        in.cond_len = L;
     }
     vt_sample_options o = vt_sample_default_options();
     const char *smp = vt_stage_param_str(r, "sampler");
     o.sampler = strcmp(smp, "auto") ? smp : NULL;
     o.steps = (int)vt_stage_param_num(r, "steps");
     o.cfg = (float)vt_stage_param_num(r, "cfg");
-    if (cls < 0 && !cond) o.cfg = 1.0f;
+    if (cls < 0 && !L) o.cfg = 1.0f;
     o.seed = (uint64_t)vt_stage_param_num(r, "seed");
     o.eta = (float)vt_stage_param_num(r, "eta");
     o.shift = (float)vt_stage_param_num(r, "shift");
@@ -82,28 +106,44 @@ static int run(vt_stage_run *r) {
     const vt_value *start = vt_stage_input(r, "frames");
     float *ref = NULL;
     o.strength = (float)vt_stage_param_num(r, "strength");
+    int rc = VT_OK;
     if (start && o.strength < 1.0f) {
-        for (int i = 0; i < 5; i++)
-            if (start->ndim != 5 || start->shape[i] != shape[i])
-                return vt_stage_error(r, VT_E_SHAPE,
-                                      "input frames are not (1, %d, %d, %d, %d): resize them to the model's size first",
-                                      sh.in_channels, in.frames, sh.height, sh.width);
-        size_t n = (size_t)sh.in_channels * in.frames * sh.height * sh.width;
-        if (!(ref = malloc(n * sizeof *ref))) return vt_stage_error(r, VT_E_NOMEM, "out of memory");
-        memcpy(ref, start->data, n * sizeof *ref);
+        /* a single image may start a clip: it is repeated over the model's frames */
+        int ok = start->ndim == 5 && start->shape[0] == 1 && start->shape[1] == shape[1] && start->shape[3] == shape[3] &&
+                 start->shape[4] == shape[4] && (start->shape[2] == shape[2] || start->shape[2] == 1);
+        if (!ok) {
+            rc = vt_stage_error(r, VT_E_SHAPE, "input frames are not (1, %d, %d or 1, %d, %d): resize them to the model's size first",
+                                sh.in_channels, in.frames, sh.height, sh.width);
+            goto out;
+        }
+        const size_t plane = (size_t)sh.height * sh.width, n = (size_t)sh.in_channels * in.frames * plane;
+        if (!(ref = malloc(n * sizeof *ref))) {
+            rc = vt_stage_error(r, VT_E_NOMEM, "out of memory");
+            goto out;
+        }
+        for (int ch = 0; ch < sh.in_channels; ch++)
+            for (int t = 0; t < in.frames; t++)
+                memcpy(ref + ((size_t)ch * in.frames + t) * plane,
+                       start->data + ((size_t)ch * start->shape[2] + (start->shape[2] == 1 ? 0 : t)) * plane, plane * sizeof *ref);
         o.x_ref = ref;
     }
     vt_value *v = vt_stage_output(r, "frames", 5, shape, 0);
-    int rc = v ? vt_denoiser_sample(p->dn, &o, &in, v->data) : vt_stage_error(r, VT_E_NOMEM, "out of memory");
+    rc = v ? vt_denoiser_sample(p->dn, &o, &in, v->data) : vt_stage_error(r, VT_E_NOMEM, "out of memory");
+out:
     free(ref);
+    free(cbuf);
+    free(mbuf);
     if (rc) return rc;
-    char text[512], what[96];
-    if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
+    char text[1024], what[512];
+    const vt_value *prompt = vt_stage_input(r, "prompt");
+    if (prompt && prompt->text) snprintf(what, sizeof what, "%.400s", prompt->text);
+    else if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
     else snprintf(what, sizeof what, "unconditional");
-    if (o.x_ref) snprintf(what + strlen(what), sizeof what - strlen(what), ", from frames at strength %g", o.strength);
-    snprintf(text, sizeof text, "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Version: vitrail %s",
+    char from[64] = "";
+    if (o.x_ref) snprintf(from, sizeof from, ", Denoising strength: %g", o.strength);
+    snprintf(text, sizeof text, "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d%s, Version: vitrail %s",
              what, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"),
-             o.cfg, (unsigned long long)o.seed, sh.width, sh.height, vt_version());
+             o.cfg, (unsigned long long)o.seed, sh.width, sh.height, from, vt_version());
     return vt_stage_output_text(r, "parameters", text);
 }
 

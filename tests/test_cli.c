@@ -243,6 +243,16 @@ START_TEST(create_model_and_forward) {
     snprintf(args, sizeof args, "forward '%s' '%s'", model, in);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
     ck_assert_int_eq(run("create-model", out, sizeof out, err, sizeof err), 2);
+    /* generate: an empty prompt is a usage error; a model without a denoiser a runtime one */
+    ck_assert_int_eq(run("generate '' --model x.safetensors", out, sizeof out, err, sizeof err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "prompt is empty"));
+    ck_assert_int_eq(run("generate", out, sizeof out, err, sizeof err), 2);
+    char enc[600];
+    snprintf(enc, sizeof enc, "generate 'a red circle' --model '%s/encoders/model.safetensors' -o '%s/g.png'",
+             getenv("VT_TEST_DATA") ? getenv("VT_TEST_DATA") : "tests/data", tmpdir);
+    ck_assert_int_eq(run(enc, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "dit"));
     snprintf(args, sizeof args, "create-model '%s' -o x --seed -1", cfg);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
     /* a bad config is a runtime error naming the key */
