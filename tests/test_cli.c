@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "context.h"
 #include "dit.h"
 #include "rng.h"
@@ -59,14 +60,11 @@ static void write_file(const char *name, const void *data, size_t n, char *path,
 static char out[65536], err[65536];
 
 static void setup(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vt-test-cli-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    vt_test_mkdtemp(tmpdir, sizeof tmpdir, "cli");
 }
 
 static void teardown(void) {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    vt_test_rmtree(tmpdir);
 }
 
 START_TEST(help_everywhere) {
@@ -391,9 +389,5 @@ int main(void) {
     tcase_add_test(tc, sample_png);
     tcase_add_test(tc, video_command);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vt_check.h"
 #include "arena.h"
 #include "context.h"
 #include "rng.h"
@@ -279,9 +280,5 @@ int main(void) {
     tcase_add_test(tc, uniform_range);
     tcase_add_test(tc, context_errors_and_log);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "backend.h"
 #include "context.h"
 #include "dit.h"
@@ -342,9 +343,5 @@ int main(void) {
     tcase_add_test(tc, sampling_matches_reference);
     tcase_add_test(tc, sampling_is_deterministic);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "vt_check.h"
 #include "embed.h"
 
 /* The library computes in double and stores f32: each value is within half an
@@ -138,9 +139,5 @@ int main(void) {
     tcase_add_test(tc, pos_2d);
     tcase_add_test(tc, pos_3d);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

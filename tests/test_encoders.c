@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "backend.h"
 #include "context.h"
 #include "encoders/cross_modal.h"

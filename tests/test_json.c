@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vt_check.h"
 #include "json.h"
 
 static vt_json *parse(const char *s) {
@@ -211,9 +212,5 @@ int main(void) {
     tcase_add_test(tc, invalid_documents);
     tcase_add_test(tc, writer);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

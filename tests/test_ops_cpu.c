@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vt_check.h"
 #include "backend.h"
 #include "context.h"
 #include "rng.h"
@@ -541,9 +542,5 @@ int main(void) {
     tcase_add_test(tc, conv2d_cases);
     tcase_add_test(tc, upsample);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "context.h"
 #include "dit.h"
 #include "safetensors.h"
@@ -19,14 +20,11 @@ static char dir[64];
 
 static void setup(void) {
     ctx = vt_context_create(NULL);
-    snprintf(dir, sizeof dir, "/tmp/vt-test-pipe-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    vt_test_mkdtemp(dir, sizeof dir, "pipe");
 }
 
 static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    vt_test_rmtree(dir);
     vt_context_destroy(&ctx);
 }
 
@@ -363,9 +361,5 @@ int main(void) {
     tcase_add_test(tc, img2img_strength);
     tcase_add_test(tc, presets_end_to_end);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "context.h"
 #include "safetensors.h"
 
@@ -21,8 +22,7 @@ static void setup(void) {
     vt_context_params p = vt_context_default_params();
     ctx = vt_context_create(&p);
     ck_assert_ptr_nonnull(ctx);
-    snprintf(dir, sizeof dir, "/tmp/vt-test-st-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    vt_test_mkdtemp(dir, sizeof dir, "st");
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -415,9 +415,5 @@ int main(void) {
     tcase_add_test(tc, bad_lengths);
     tcase_add_test(tc, open_and_save_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vt_check.h"
 #include "context.h"
 #include "vitrail.h"
 
@@ -15,14 +16,11 @@ static char dir[64];
 
 static void setup(void) {
     ctx = vt_context_create(NULL);
-    snprintf(dir, sizeof dir, "/tmp/vt-test-video-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    vt_test_mkdtemp(dir, sizeof dir, "video");
 }
 
 static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    vt_test_rmtree(dir);
     vt_context_destroy(&ctx);
 }
 
@@ -172,9 +170,5 @@ int main(void) {
     tcase_add_test(tc, encode_mp4_and_gif);
     tcase_add_test(tc, corrupt_input);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return vt_check_run(s);
 }
