@@ -1,0 +1,172 @@
+/* Private state of the Vulkan backend, shared by its files: the device, the
+ * recording command buffer, pipelines and descriptor pools, and the helpers
+ * that every op uses to bind tensors and record a dispatch. */
+#ifndef VT_VK_INTERNAL_H
+#define VT_VK_INTERNAL_H
+
+#include <stdint.h>
+
+#include <vulkan/vulkan.h>
+
+#include "backend.h"
+#include "context.h"
+#include "vk_backend.h"
+
+/* Shaders (variants of shaders/meson.build), each with its binding count. */
+typedef enum vt_vk_shader {
+    VT_VK_SH_GEMM = 0,
+    VT_VK_SH_CONV2D,
+    VT_VK_SH_ROWNORM,
+    VT_VK_SH_SOFTMAX,
+    VT_VK_SH_ELTWISE,
+    VT_VK_SH_PATCH,
+    VT_VK_SH_UPSAMPLE,
+    VT_VK_SH_ATTN_FULL,
+    VT_VK_SH_ATTN_WINDOW,
+    VT_VK_SH_COUNT
+} vt_vk_shader;
+
+#define VT_VK_MAX_BINDINGS 6
+#define VT_VK_MAX_SPEC 2
+#define VT_VK_PUSH_BYTES 128  /* the minimum every device offers */
+
+/* A buffer's device side (vt_buffer.impl). */
+typedef struct vt_vk_buf {
+    VkBuffer buf;
+    VkDeviceMemory mem;
+    VkDeviceSize size;  /* bytes allocated: the request rounded up, at least 16 */
+    void *map;          /* persistent mapping when host-visible, else NULL */
+} vt_vk_buf;
+
+/* One cached pipeline: a shader with its specialisation constants. */
+typedef struct vt_vk_pipe {
+    int shader;
+    uint32_t spec[VT_VK_MAX_SPEC];
+    VkPipeline pipe;
+} vt_vk_pipe;
+
+typedef struct vt_vk {
+    vt_backend base;  /* first: a vt_vk is a vt_backend */
+
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;  /* VK_NULL_HANDLE without validation */
+    VkPhysicalDevice phys;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memprops;
+    VkDevice dev;
+    VkQueue queue;
+    uint32_t qfamily;
+    uint32_t mem_device;   /* memory type of storage buffers */
+    int device_mapped;     /* whether that type is host-visible and coherent (mapped) */
+    uint32_t mem_staging;  /* host-visible coherent type for staging copies */
+    int has_coop_nv;       /* VK_NV_cooperative_matrix present (for later shaders) */
+    int has_f16;           /* shaderFloat16 + 16-bit storage (for later shaders) */
+
+    VkCommandPool cmdpool;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    int recording;         /* cmd is begun */
+    int pending;           /* commands recorded since it was begun */
+
+    VkDescriptorSetLayout set_layout[VT_VK_MAX_BINDINGS + 1];  /* by binding count */
+    VkPipelineLayout pipe_layout[VT_VK_MAX_BINDINGS + 1];
+    VkDescriptorPool *dpools;  /* reset at every synchronize */
+    int n_dpools, cur_dpool;
+    VkShaderModule modules[VT_VK_SH_COUNT];
+    vt_vk_pipe *pipes;
+    int n_pipes, cap_pipes;
+
+    /* buffers freed or staged while commands that use them are queued:
+     * destroyed after the next fence */
+    vt_vk_buf *garbage;
+    int n_garbage, cap_garbage;
+    VkDeviceSize staged_bytes;
+
+    int lost;  /* VK_ERROR_DEVICE_LOST seen: every later call fails */
+
+    /* validation (VITRAIL_VK_VALIDATION=1) */
+    int validation;
+    int n_messages, n_reported;
+    char first_message[768];
+} vt_vk;
+
+static inline vt_vk *vt_vk_of(vt_backend *be) { return (vt_vk *)be; }
+
+/* 0 for VK_SUCCESS, else the VkResult as a vt_status with a message naming
+ * `what`: out of memory → VT_E_NOMEM, device lost → VT_E_DEVICE (and the
+ * backend stays failed), anything else → VT_E_DEVICE. */
+int vt_vk_result(vt_vk *vk, VkResult r, const char *what);
+const char *vt_vk_result_name(VkResult r);
+/* VT_E_DEVICE if the device was lost or a validation message arrived since the
+ * last check; 0 otherwise. */
+int vt_vk_health(vt_vk *vk, const char *op);
+
+/* ---- vk_device.c ---- */
+int vt_vk_device_open(vt_vk *vk, int device_index);
+void vt_vk_device_close(vt_vk *vk);
+
+/* ---- vk_buffer.c ---- */
+/* A VkBuffer with memory of type `type`, mapped when `map`. */
+int vt_vk_buf_create(vt_vk *vk, VkDeviceSize bytes, uint32_t type, int map, vt_vk_buf *out);
+void vt_vk_buf_destroy(vt_vk *vk, vt_vk_buf *b);
+/* Destroys b now if no queued command may use it, else after the next fence. */
+int vt_vk_buf_release(vt_vk *vk, vt_vk_buf *b);
+void vt_vk_free_garbage(vt_vk *vk);
+int vt_vk_buffer_alloc(vt_backend *be, size_t bytes, vt_buffer **out);
+void vt_vk_buffer_free(vt_backend *be, vt_buffer *buf);
+int vt_vk_upload(vt_backend *be, vt_buffer *dst, size_t off, const void *src, size_t n);
+int vt_vk_download(vt_backend *be, const vt_buffer *src, size_t off, void *dst, size_t n);
+
+/* ---- vk_pipeline.c ---- */
+int vt_vk_pipelines_init(vt_vk *vk);
+void vt_vk_pipelines_destroy(vt_vk *vk);
+/* Begins the command buffer if needed and records a barrier after earlier
+ * commands, so the next command sees their writes (and does not overtake their
+ * reads). */
+int vt_vk_begin_command(vt_vk *vk);
+/* Submits what was recorded and waits for it; frees per-submission resources. */
+int vt_vk_synchronize(vt_backend *be);
+
+/* A range of a buffer bound to one storage-buffer binding. */
+typedef struct vt_vk_binding {
+    const vt_vk_buf *buf;
+    VkDeviceSize offset, range;
+} vt_vk_binding;
+
+/* Records one dispatch of `shader` (specialised by spec[], VT_VK_MAX_SPEC values,
+ * ignored by shaders without constants) with the bindings and push constants. */
+int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const vt_vk_binding *binds, const void *push,
+                   uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* ---- tensor checks and bindings (vk_ops.c) ---- */
+/* Checks that t is an F32 tensor in one of this backend's buffers, with the
+ * floats [first, first + count) inside it, and binds them: *bind covers them
+ * (from an offset aligned as the device wants) and *elem is the index of float
+ * `first` within the bound range. */
+int vt_vk_bind(vt_vk *vk, const char *op, const char *what, const vt_tensor *t, uint64_t first, uint64_t count,
+               vt_vk_binding *bind, uint32_t *elem);
+/* Checks only (dtype, buffer) — for shape checks before binding. */
+int vt_vk_check_tensor(vt_vk *vk, const char *op, const char *what, const vt_tensor *t);
+/* Whether the byte ranges of two tensors' first n_a / n_b floats overlap. */
+int vt_vk_overlap(const vt_tensor *a, uint64_t n_a, const vt_tensor *b, uint64_t n_b);
+
+/* ---- ops ---- */
+int vt_vk_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, vt_act act);
+int vt_vk_matmul_batched(vt_backend *be, vt_tensor *c, const vt_tensor *a, int trans_a, const vt_tensor *b, int trans_b,
+                         float alpha);
+int vt_vk_layernorm(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *b, float eps);
+int vt_vk_rmsnorm(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, float eps);
+int vt_vk_modulate(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *shift, const vt_tensor *scale);
+int vt_vk_gated_add(vt_backend *be, vt_tensor *x, const vt_tensor *y, const vt_tensor *gate);
+int vt_vk_softmax(vt_backend *be, vt_tensor *y, const vt_tensor *x);
+int vt_vk_activation(vt_backend *be, vt_tensor *y, const vt_tensor *x, vt_act act);
+int vt_vk_binary(vt_backend *be, vt_tensor *y, const vt_tensor *a, const vt_tensor *b, vt_binop op);
+int vt_vk_scale(vt_backend *be, vt_tensor *y, const vt_tensor *x, float s);
+int vt_vk_patchify(vt_backend *be, vt_tensor *tokens, const vt_tensor *x, int p, int pt, vt_patch_order order);
+int vt_vk_unpatchify(vt_backend *be, vt_tensor *x, const vt_tensor *tokens, int p, int pt, vt_patch_order order);
+int vt_vk_conv2d(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, int stride,
+                 int pad);
+int vt_vk_upsample_nearest(vt_backend *be, vt_tensor *y, const vt_tensor *x, int factor);
+int vt_vk_attention(vt_backend *be, const vt_attn_args *a);
+
+#endif
