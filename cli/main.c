@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vitrail.h"
@@ -607,7 +608,25 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
             if (!strcmp(a, "--model") || !strcmp(a, "-m")) model_path = v;
             else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
             else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) prompt = v;
-            else if (!strcmp(a, "--preset")) preset = v;
+            else if (!strcmp(a, "--preset") || !strcmp(a, "--pipeline")) preset = v;
+            else if (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--cfg") ||
+                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class")) {
+                /* stable-diffusion.cpp's spellings, as overrides of the denoise stage */
+                if (n_sets >= 52) return usage_error("too many options%s", "");
+                const char *key = a[1] == 's' && !a[2] ? "seed" : a + 2;
+                if (!strcmp(key, "seed") && !strcmp(v, "-1")) {
+                    /* -1 picks a seed and says which */
+                    static char picked[32];
+                    snprintf(picked, sizeof picked, "%llu", (unsigned long long)((unsigned)time(NULL) ^ ((unsigned)getpid() << 16)));
+                    fprintf(stderr, "seed: %s\n", picked);
+                    v = picked;
+                }
+                static char buf[8][160];
+                static int nb = 0;
+                if (nb == 8) return usage_error("too many sampling options%s", "");
+                snprintf(buf[nb], sizeof buf[nb], "denoise.%s=%.120s", key, v);
+                sets[n_sets++] = buf[nb++];
+            }
             else if (!strcmp(a, "--set")) {
                 if (n_sets == 60) return usage_error("more than 60 --set options%s", "");
                 sets[n_sets++] = v;
@@ -662,8 +681,11 @@ static int cmd_run(cli *c, int argc, char **argv) {
 }
 
 static int cmd_generate(cli *c, int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') return usage_error("generate: missing \"PROMPT\"%s", "");
-    return run_pipeline(c, "generate", "txt2img", argv[1], argc, argv, 2);
+    /* the prompt is the first argument, or -p PROMPT anywhere */
+    if (argc >= 2 && argv[1][0] != '-') return run_pipeline(c, "generate", "txt2img", argv[1], argc, argv, 2);
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt")) return run_pipeline(c, "generate", "txt2img", NULL, argc, argv, 1);
+    return usage_error("generate: missing the prompt (\"PROMPT\" or -p PROMPT)%s", "");
 }
 
 /* ---- video ---- */
@@ -926,7 +948,11 @@ static const command commands[] = {
      "reads and writes, and its parameters with defaults and ranges.\n",
      cmd_stages},
     {"generate", "an image or clip from a prompt (the txt2img preset, or --preset)",
-     "usage: vitrail generate \"PROMPT\" --model MODEL [-o OUT] [--preset NAME|FILE] [--set STAGE.PARAM=VALUE]...\n\n"
+     "usage: vitrail generate [-p] \"PROMPT\" --model MODEL [-o OUT] [-s|--seed N] [--steps N] [--cfg F]\n"
+     "                        [--sampler euler|ddim|dpm++2m] [--strength F] [--class N]\n"
+     "                        [--pipeline|--preset NAME|FILE] [--set STAGE.PARAM=VALUE]...\n\n"
+     "-s -1 picks a seed and prints it. The sampling options set the denoise stage's\n"
+     "parameters (--set denoise.steps=30 is the same as --steps 30).\n"
      "Runs a pipeline preset (default txt2img: tokenize, text_encode, denoise,\n"
      "write_image) with PROMPT in its 'prompt' slot. Presets: txt2img, img2img,\n"
      "edit, ref2img, txt2vid, img2vid, vid2vid, class2img (assets/pipelines/).\n"

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "vt_check.h"
+#include "test_models.h"
 #include "context.h"
 #include "dit.h"
 #include "rng.h"
@@ -376,6 +377,35 @@ START_TEST(video_command) {
 }
 END_TEST
 
+/* generate end to end on a model with every component: the same seed gives the
+ * same bytes, another seed other bytes; the PNG records prompt and settings. */
+START_TEST(generate_is_deterministic) {
+    vt_context *ctx = vt_context_create(NULL);
+    char model[300], a[300], b[300], args[1400];
+    vt_test_full_model(ctx, tmpdir, model, sizeof model);
+    vt_context_destroy(&ctx);
+    snprintf(a, sizeof a, "%s/a.png", tmpdir);
+    snprintf(b, sizeof b, "%s/b.png", tmpdir);
+    snprintf(args, sizeof args, "generate -p 'a red circle' --model '%s' -s 5 --steps 3 --cfg 3 -o '%s'", model, a);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --seed 5 --steps 3 --cfg 3 -o '%s'", model, b);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s 6 --steps 3 --cfg 3 -o '%s'", model, b);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_int_ne(system(cmd), 0);
+    snprintf(args, sizeof args, "info '%s'", a);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "a red circle\nSteps: 3, Sampler: dpm++2m, CFG scale: 3, Seed: 5"));
+    /* -s -1 picks a seed and prints it */
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s -1 --steps 2 -o '%s'", model, b);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "seed: "));
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cli");
     TCase *tc = tcase_create("cli");
@@ -388,6 +418,7 @@ int main(void) {
     tcase_add_test(tc, create_model_and_forward);
     tcase_add_test(tc, sample_png);
     tcase_add_test(tc, video_command);
+    tcase_add_test(tc, generate_is_deterministic);
     suite_add_tcase(s, tc);
     return vt_check_run(s);
 }
