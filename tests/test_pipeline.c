@@ -262,7 +262,7 @@ END_TEST
  * the prompt; edit refuses image tokens of another width than the conditioning. */
 START_TEST(presets_end_to_end) {
     char model[256], out[256], preset[2048];
-    vt_test_full_model(ctx, dir, model, sizeof model);
+    vt_test_full_model(model, sizeof model);
     vt_model *m;
     ck_assert_int_eq(vt_model_open(ctx, model, &m), 0);
     static const vt_slot_spec prompt[] = {{"prompt", VT_SLOT_TEXT, 0, NULL}, {NULL, 0, 0, NULL}};
