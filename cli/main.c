@@ -414,11 +414,53 @@ static int print_progress(void *user, int step, int steps) {
     return 0;
 }
 
+/* Sampling options shared by sample and video. */
+typedef struct sampling {
+    const char *sampler;
+    int cls, steps;
+    float cfg, eta, shift, strength;
+    unsigned long long seed;
+} sampling;
+
+static sampling sampling_defaults(void) {
+    sampling o = {NULL, -1, 20, 4.0f, 0.0f, 0.0f, 0.5f, 0};
+    return o;
+}
+
+/* Takes option a with value v if it is a sampling option: 1 taken, 0 not one,
+ * EXIT_USAGE after printing the error. */
+static int sampling_option(const char *cmd, const char *a, const char *v, sampling *o) {
+    char what[96];
+    snprintf(what, sizeof what, "%s: %s '%%s'", cmd, a);
+    if (!strcmp(a, "--sampler")) o->sampler = v;
+    else if (!strcmp(a, "--class")) {
+        if (parse_int(v, 0, 1 << 24, &o->cls)) return usage_error(strcat(what, " is not a class index"), v);
+    } else if (!strcmp(a, "--steps")) {
+        if (parse_int(v, 1, 1000, &o->steps)) return usage_error(strcat(what, " is not in 1..1000"), v);
+    } else if (!strcmp(a, "--cfg")) {
+        if (parse_float(v, &o->cfg) || o->cfg < 0 || o->cfg > 100) return usage_error(strcat(what, " is not in 0..100"), v);
+    } else if (!strcmp(a, "--eta")) {
+        if (parse_float(v, &o->eta) || o->eta < 0 || o->eta > 1) return usage_error(strcat(what, " is not in 0..1"), v);
+    } else if (!strcmp(a, "--shift")) {
+        if (parse_float(v, &o->shift) || o->shift <= 0 || o->shift > 100) return usage_error(strcat(what, " is not in (0, 100]"), v);
+    } else if (!strcmp(a, "--strength")) {
+        if (parse_float(v, &o->strength) || !(o->strength > 0) || o->strength > 1)
+            return usage_error(strcat(what, " is not in (0, 1]"), v);
+    } else if (!strcmp(a, "--seed") || !strcmp(a, "-s")) {
+        char *end;
+        errno = 0;
+        o->seed = strtoull(v, &end, 10);
+        if (errno || *end || v[0] == '-') return usage_error(strcat(what, " is not a non-negative integer"), v);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static int cmd_sample(cli *c, int argc, char **argv) {
-    const char *model_path = NULL, *out = NULL, *sampler = NULL;
-    int cls = -1, steps = 20, quiet = 0;
-    float cfg = 4.0f, eta = 0.0f, shift = 0.0f;
-    unsigned long long seed = 0;
+    const char *model_path = NULL, *out = NULL;
+    int quiet = 0;
+    sampling so = sampling_defaults();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -429,26 +471,11 @@ static int cmd_sample(cli *c, int argc, char **argv) {
         if (a[0] == '-' && a[1]) {
             if (!v) return usage_error("sample: %s needs a value", a);
             i++;
+            int took = sampling_option("sample", a, v, &so);
+            if (took == EXIT_USAGE) return EXIT_USAGE;
+            if (took) continue;
             if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-            else if (!strcmp(a, "--sampler")) sampler = v;
-            else if (!strcmp(a, "--class")) {
-                if (parse_int(v, 0, 1 << 24, &cls)) return usage_error("sample: --class '%s' is not a class index", v);
-            } else if (!strcmp(a, "--steps")) {
-                if (parse_int(v, 1, 1000, &steps)) return usage_error("sample: --steps '%s' is not in 1..1000", v);
-            } else if (!strcmp(a, "--cfg")) {
-                if (parse_float(v, &cfg) || cfg < 0 || cfg > 100) return usage_error("sample: --cfg '%s' is not in 0..100", v);
-            } else if (!strcmp(a, "--eta")) {
-                if (parse_float(v, &eta) || eta < 0 || eta > 1) return usage_error("sample: --eta '%s' is not in 0..1", v);
-            } else if (!strcmp(a, "--shift")) {
-                if (parse_float(v, &shift) || shift <= 0 || shift > 100) return usage_error("sample: --shift '%s' is not in (0, 100]", v);
-            } else if (!strcmp(a, "--seed")) {
-                char *end;
-                errno = 0;
-                seed = strtoull(v, &end, 10);
-                if (errno || *end || v[0] == '-') return usage_error("sample: --seed '%s' is not a non-negative integer", v);
-            } else {
-                return usage_error("sample: unknown option '%s'", a);
-            }
+            else return usage_error("sample: unknown option '%s'", a);
         } else if (model_path) {
             return usage_error("sample: unexpected argument '%s'", a);
         } else {
@@ -456,6 +483,10 @@ static int cmd_sample(cli *c, int argc, char **argv) {
         }
     }
     if (!model_path) return usage_error("sample: missing MODEL%s", "");
+    const char *sampler = so.sampler;
+    int cls = so.cls, steps = so.steps;
+    float cfg = so.cfg, eta = so.eta, shift = so.shift;
+    unsigned long long seed = so.seed;
     if (!out) return usage_error("sample: missing -o OUT.png%s", "");
     vt_model *m = NULL;
     vt_denoiser *dn = NULL;
@@ -700,10 +731,9 @@ static float window_weight(int j, int T, int overlap) {
 }
 
 static int cmd_video(cli *c, int argc, char **argv) {
-    const char *pos[2] = {NULL, NULL}, *out = NULL, *sampler = NULL;
-    int np = 0, cls = -1, steps = 20, overlap = -1, quiet = 0;
-    float cfg = 4.0f, strength = 0.5f, shift = 0.0f;
-    unsigned long long seed = 0;
+    const char *pos[2] = {NULL, NULL}, *out = NULL;
+    int np = 0, overlap = -1, quiet = 0;
+    sampling so = sampling_defaults();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -714,26 +744,12 @@ static int cmd_video(cli *c, int argc, char **argv) {
         if (a[0] == '-' && a[1]) {
             if (!v) return usage_error("video: %s needs a value", a);
             i++;
+            int took = sampling_option("video", a, v, &so);
+            if (took == EXIT_USAGE) return EXIT_USAGE;
+            if (took) continue;
             if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-            else if (!strcmp(a, "--sampler")) sampler = v;
-            else if (!strcmp(a, "--class")) {
-                if (parse_int(v, 0, 1 << 24, &cls)) return usage_error("video: --class '%s' is not a class index", v);
-            } else if (!strcmp(a, "--steps")) {
-                if (parse_int(v, 1, 1000, &steps)) return usage_error("video: --steps '%s' is not in 1..1000", v);
-            } else if (!strcmp(a, "--overlap")) {
+            else if (!strcmp(a, "--overlap")) {
                 if (parse_int(v, 0, 1000, &overlap)) return usage_error("video: --overlap '%s' is not a frame count", v);
-            } else if (!strcmp(a, "--cfg")) {
-                if (parse_float(v, &cfg) || cfg < 0 || cfg > 100) return usage_error("video: --cfg '%s' is not in 0..100", v);
-            } else if (!strcmp(a, "--strength")) {
-                if (parse_float(v, &strength) || !(strength > 0) || strength > 1)
-                    return usage_error("video: --strength '%s' is not in (0, 1]", v);
-            } else if (!strcmp(a, "--shift")) {
-                if (parse_float(v, &shift) || shift <= 0 || shift > 100) return usage_error("video: --shift '%s' is not in (0, 100]", v);
-            } else if (!strcmp(a, "--seed")) {
-                char *end;
-                errno = 0;
-                seed = strtoull(v, &end, 10);
-                if (errno || *end || v[0] == '-') return usage_error("video: --seed '%s' is not a non-negative integer", v);
             } else {
                 return usage_error("video: unknown option '%s'", a);
             }
@@ -744,6 +760,10 @@ static int cmd_video(cli *c, int argc, char **argv) {
         }
     }
     if (np < 2) return usage_error("video: needs MODEL and INPUT%s", "");
+    const char *sampler = so.sampler;
+    int cls = so.cls, steps = so.steps;
+    float cfg = so.cfg, shift = so.shift, strength = so.strength;
+    unsigned long long seed = so.seed;
     if (!out) return usage_error("video: missing -o OUT.mp4%s", "");
     int rc = EXIT_RUNTIME;
     vt_model *m = NULL;
