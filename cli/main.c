@@ -458,7 +458,7 @@ static int sampling_option(const char *cmd, const char *a, const char *v, sampli
 }
 
 static int cmd_sample(cli *c, int argc, char **argv) {
-    const char *model_path = NULL, *out = NULL;
+    const char *model_path = NULL, *out = NULL, *device = "cpu";
     int quiet = 0;
     sampling so = sampling_defaults();
     for (int i = 1; i < argc; i++) {
@@ -475,6 +475,7 @@ static int cmd_sample(cli *c, int argc, char **argv) {
             if (took == EXIT_USAGE) return EXIT_USAGE;
             if (took) continue;
             if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
+            else if (!strcmp(a, "--device")) device = v;
             else return usage_error("sample: unknown option '%s'", a);
         } else if (model_path) {
             return usage_error("sample: unexpected argument '%s'", a);
@@ -493,7 +494,9 @@ static int cmd_sample(cli *c, int argc, char **argv) {
     float *x = NULL;
     vt_image img = {0};
     int rc = EXIT_RUNTIME;
-    if (vt_model_open(c->ctx, model_path, &m) || vt_denoiser_create(c->ctx, m, NULL, &dn)) {
+    vt_denoiser_params dparams = vt_denoiser_default_params();
+    dparams.device = device;
+    if (vt_model_open(c->ctx, model_path, &m) || vt_denoiser_create(c->ctx, m, &dparams, &dn)) {
         runtime_error(c);
         goto done;
     }
@@ -641,7 +644,7 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
             else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) prompt = v;
             else if (!strcmp(a, "--preset") || !strcmp(a, "--pipeline")) preset = v;
             else if (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--cfg") ||
-                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class")) {
+                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class") || !strcmp(a, "--device")) {
                 /* stable-diffusion.cpp's spellings, as overrides of the denoise stage */
                 if (n_sets >= 52) return usage_error("too many options%s", "");
                 const char *key = a[1] == 's' && !a[2] ? "seed" : a + 2;
@@ -954,7 +957,8 @@ static const command commands[] = {
      cmd_forward},
     {"sample", "sample an image from a class-conditional or unconditional model",
      "usage: vitrail sample MODEL -o OUT.png [--class N] [--steps 20] [--cfg 4]\n"
-     "                      [--seed 0] [--sampler ddim|dpm++2m|euler] [--eta 0] [--shift S] [-q]\n\n"
+     "                      [--seed 0] [--sampler ddim|dpm++2m|euler] [--eta 0] [--shift S]\n"
+     "                      [--device cpu|vulkan|vulkan:INDEX] [-q]\n\n"
      "Draws seeded noise and denoises it with MODEL (an RGB pixel-space DiT):\n"
      "dpm++2m by default for eps models, euler for rectified-flow models. With\n"
      "--class, classifier-free guidance of scale --cfg against the null class;\n"
@@ -969,7 +973,7 @@ static const command commands[] = {
      cmd_stages},
     {"generate", "an image or clip from a prompt (the txt2img preset, or --preset)",
      "usage: vitrail generate [-p] \"PROMPT\" --model MODEL [-o OUT] [-s|--seed N] [--steps N] [--cfg F]\n"
-     "                        [--sampler euler|ddim|dpm++2m] [--strength F] [--class N]\n"
+     "                        [--sampler euler|ddim|dpm++2m] [--strength F] [--class N] [--device cpu|vulkan[:i]]\n"
      "                        [--pipeline|--preset NAME|FILE] [--set STAGE.PARAM=VALUE]...\n\n"
      "-s -1 picks a seed and prints it. The sampling options set the denoise stage's\n"
      "parameters (--set denoise.steps=30 is the same as --steps 30).\n"

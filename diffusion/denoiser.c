@@ -9,6 +9,10 @@
 #include "dit.h"
 #include "model.h"
 #include "sampler.h"
+#include "vt_config.h"
+#if VT_HAVE_VULKAN
+#include "vulkan/vk_backend.h"
+#endif
 
 struct vt_denoiser {
     vt_context *ctx;
@@ -36,13 +40,30 @@ int vt_denoiser_create(vt_context *ctx, const vt_model *model, const vt_denoiser
     *out = NULL;
     if (!model) return vt_error(ctx, VT_E_INVALID, "vt_denoiser_create: model is NULL");
     const char *dev = params && params->device ? params->device : "cpu";
-    if (strcmp(dev, "cpu") != 0)
-        return vt_error(ctx, VT_E_UNSUPPORTED, "device '%s': this build runs the denoiser on 'cpu' only", dev);
     vt_denoiser *dn = calloc(1, sizeof *dn);
     if (!dn) return vt_error(ctx, VT_E_NOMEM, "out of memory");
     dn->ctx = ctx;
-    dn->be = vt_backend_cpu_create(ctx);
-    int rc = dn->be ? VT_OK : vt_error(ctx, VT_E_NOMEM, "out of memory creating the CPU backend");
+    int rc = VT_OK;
+    if (!strcmp(dev, "cpu")) {
+        dn->be = vt_backend_cpu_create(ctx);
+        if (!dn->be) rc = vt_error(ctx, VT_E_NOMEM, "out of memory creating the CPU backend");
+    } else if (!strncmp(dev, "vulkan", 6) && (dev[6] == 0 || dev[6] == ':')) {
+#if VT_HAVE_VULKAN
+        char *end = NULL;
+        long idx = dev[6] == ':' ? strtol(dev + 7, &end, 10) : -1;
+        if (dev[6] == ':' && (end == dev + 7 || *end || idx < 0)) {
+            rc = vt_error(ctx, VT_E_INVALID, "device '%s': expected vulkan or vulkan:INDEX (see 'vitrail devices')", dev);
+        } else {
+            /* vulkan alone: VITRAIL_VK_DEVICE, else discrete > integrated > CPU driver */
+            dn->be = vt_backend_vulkan_create(ctx, (int)idx);
+            if (!dn->be) rc = VT_E_DEVICE; /* the message is the backend's */
+        }
+#else
+        rc = vt_error(ctx, VT_E_UNSUPPORTED, "device '%s': this build has no Vulkan backend", dev);
+#endif
+    } else {
+        rc = vt_error(ctx, VT_E_INVALID, "unknown device '%s' (cpu, vulkan, vulkan:INDEX)", dev);
+    }
     if (!rc) rc = vt_dit_create(ctx, dn->be, vt_model_file(model), &dn->dit);
     if (rc) {
         vt_denoiser_destroy(&dn);

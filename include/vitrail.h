@@ -128,7 +128,7 @@ int vt_tensors_save(vt_context *ctx, const char *path, const vt_named_tensor *te
 typedef struct vt_denoiser vt_denoiser;
 
 typedef struct vt_denoiser_params {
-    const char *device;   /* "cpu" (default when NULL) */
+    const char *device;   /* "cpu" (default when NULL), "vulkan" (the best device, or VITRAIL_VK_DEVICE), "vulkan:INDEX" */
 } vt_denoiser_params;
 
 vt_denoiser_params vt_denoiser_default_params(void);

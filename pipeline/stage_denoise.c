@@ -29,6 +29,7 @@ static const vt_param_spec params[] = {
     {"class", VT_PARAM_INT, "-1", -1, 16777216, NULL, "class label; -1 = unconditional"},
     {"eta", VT_PARAM_FLOAT, "0", 0, 1, NULL, "DDIM eta"},
     {"shift", VT_PARAM_FLOAT, "0", 0, 100, NULL, "rectified-flow timestep shift; 0 = the model's"},
+    {"device", VT_PARAM_STRING, "cpu", 0, 0, NULL, "cpu, vulkan or vulkan:INDEX"},
     {"strength", VT_PARAM_FLOAT, "1", 0.01, 1, NULL, "with input frames: how far to noise them (1 = ignore them)"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -40,7 +41,9 @@ typedef struct priv {
 static int init(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
     if (!vt_stage_model(r)) return vt_stage_error(r, VT_E_INVALID, "the pipeline has no model (--model)");
-    int rc = vt_denoiser_create(vt_stage_context(r), vt_stage_model(r), NULL, &p->dn);
+    vt_denoiser_params dp = vt_denoiser_default_params();
+    dp.device = vt_stage_param_str(r, "device");
+    int rc = vt_denoiser_create(vt_stage_context(r), vt_stage_model(r), &dp, &p->dn);
     if (rc) return rc;
     vt_denoiser_shape sh = vt_denoiser_get_shape(p->dn);
     int cls = (int)vt_stage_param_num(r, "class");
