@@ -116,6 +116,14 @@ struct vt_backend {
     vt_context *ctx;                        /* errors and the thread pool */
 };
 
+/* Shape rules shared by every backend, so all refuse the same inputs with the
+ * same message. linear: y (M, N) = x (M, K) · wᵀ (w (N, K)) + bias (N). */
+int vt_backend_check_linear(vt_context *ctx, const vt_tensor *y, const vt_tensor *x, const vt_tensor *w,
+                            const vt_tensor *bias, int64_t *M, int64_t *N, int64_t *K);
+/* conv2d: y (B, Co, Ho, Wo) from x (B, Ci, H, W), w (Co, Ci, kh, kw), bias (Co). */
+int vt_backend_check_conv2d(vt_context *ctx, const vt_tensor *y, const vt_tensor *x, const vt_tensor *w,
+                            const vt_tensor *bias, int stride, int pad);
+
 /* The CPU backend: OpenBLAS sgemm for matrix products, threaded loops for the rest. */
 vt_backend *vt_backend_cpu_create(vt_context *ctx);
 void vt_backend_destroy(vt_backend **be);

@@ -43,25 +43,9 @@ int vt_cpu_conv2d(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_ten
     if ((rc = vt_cpu_check_f32(be, "conv2d", "y", y)) || (rc = vt_cpu_check_f32(be, "conv2d", "x", x)) ||
         (rc = vt_cpu_check_f32(be, "conv2d", "w", w)) || (bias && (rc = vt_cpu_check_f32(be, "conv2d", "bias", bias))))
         return rc;
-    if (stride < 1 || pad < 0) return vt_error(be->ctx, VT_E_INVALID, "conv2d: stride %d / pad %d invalid", stride, pad);
-    char sx[64], sw[64], sy[64];
-    if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: x %s (B, Ci, H, W), w %s (Co, Ci, kh, kw) and y %s must be 4-d",
-                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw),
-                        vt_tensor_shape_str(y, sy, sizeof sy));
+    if ((rc = vt_backend_check_conv2d(be->ctx, y, x, w, bias, stride, pad))) return rc;
     const int64_t B = x->shape[0], Ci = x->shape[1], H = x->shape[2], W = x->shape[3];
-    const int64_t Co = w->shape[0], kh = w->shape[2], kw = w->shape[3];
-    if (kh < 1 || kw < 1 || w->shape[1] != Ci || H + 2 * pad < kh || W + 2 * pad < kw)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: w %s does not fit x %s with padding %d",
-                        vt_tensor_shape_str(w, sw, sizeof sw), vt_tensor_shape_str(x, sx, sizeof sx), pad);
-    const int64_t Ho = (H + 2 * pad - kh) / stride + 1, Wo = (W + 2 * pad - kw) / stride + 1;
-    if (y->shape[0] != B || y->shape[1] != Co || y->shape[2] != Ho || y->shape[3] != Wo)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: y %s should be (%lld, %lld, %lld, %lld) for x %s, w %s, stride %d, pad %d",
-                        vt_tensor_shape_str(y, sy, sizeof sy), (long long)B, (long long)Co, (long long)Ho, (long long)Wo,
-                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw), stride, pad);
-    if (bias && vt_tensor_numel(bias) != Co)
-        return vt_error(be->ctx, VT_E_SHAPE, "conv2d: bias has %lld elements, w %s has %lld outputs",
-                        (long long)vt_tensor_numel(bias), vt_tensor_shape_str(w, sw, sizeof sw), (long long)Co);
+    const int64_t Co = w->shape[0], kh = w->shape[2], kw = w->shape[3], Ho = y->shape[2], Wo = y->shape[3];
     const int64_t Kc = Ci * kh * kw, P = Ho * Wo;
     if ((rc = vt_cpu_check_blas_dims(be, "conv2d", Co, P, Kc))) return rc;
     if (B == 0 || Co == 0 || P == 0) return VT_OK;

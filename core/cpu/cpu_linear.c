@@ -77,22 +77,8 @@ int vt_cpu_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_ten
         (rc = vt_cpu_check_f32(be, "linear", "w", w)) || (bias && (rc = vt_cpu_check_f32(be, "linear", "bias", bias))))
         return rc;
     if ((rc = vt_cpu_check_act(be, "linear", act))) return rc;
-    char sx[64], sw[64], sy[64];
-    if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: w must be (N, K) and x, y at least 1-d; got w %s",
-                        vt_tensor_shape_str(w, sw, sizeof sw));
-    const int64_t N = w->shape[0], K = w->shape[1];
-    if (x->shape[x->ndim - 1] != K)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: x %s and w %s disagree on K", vt_tensor_shape_str(x, sx, sizeof sx),
-                        vt_tensor_shape_str(w, sw, sizeof sw));
-    const int64_t M = K ? vt_tensor_numel(x) / K : vt_tensor_numel(y) / (N ? N : 1);
-    if (y->shape[y->ndim - 1] != N || vt_tensor_numel(y) != M * N)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: y %s should be (%lld, %lld) for x %s and w %s",
-                        vt_tensor_shape_str(y, sy, sizeof sy), (long long)M, (long long)N,
-                        vt_tensor_shape_str(x, sx, sizeof sx), vt_tensor_shape_str(w, sw, sizeof sw));
-    if (bias && vt_tensor_numel(bias) != N)
-        return vt_error(be->ctx, VT_E_SHAPE, "linear: bias has %lld elements, w %s has %lld outputs",
-                        (long long)vt_tensor_numel(bias), vt_tensor_shape_str(w, sw, sizeof sw), (long long)N);
+    int64_t M, N, K;
+    if ((rc = vt_backend_check_linear(be->ctx, y, x, w, bias, &M, &N, &K))) return rc;
     if ((rc = vt_cpu_check_blas_dims(be, "linear", M, N, K))) return rc;
     if (M == 0 || N == 0) return VT_OK;
     if (y->data == x->data) return vt_error(be->ctx, VT_E_INVALID, "linear: y must not alias x");
