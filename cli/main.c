@@ -628,7 +628,7 @@ static char *find_preset(const char *name, char *err, size_t cap) {
 
 /* Shared by run and generate: parse options, build and run the pipeline. */
 static int run_pipeline(cli *c, const char *cmdname, const char *preset, const char *prompt, int argc, char **argv, int first) {
-    const char *model_path = NULL, *out = NULL;
+    const char *model_path = NULL, *out = NULL, *input = NULL;
     const char *sets[64];
     int n_sets = 0;
     for (int i = first; i < argc; i++) {
@@ -643,6 +643,7 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
             else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
             else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) prompt = v;
             else if (!strcmp(a, "--preset") || !strcmp(a, "--pipeline")) preset = v;
+            else if (!strcmp(a, "-i") || !strcmp(a, "--input")) input = v;
             else if (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--cfg") ||
                      !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class") || !strcmp(a, "--device")) {
                 /* stable-diffusion.cpp's spellings, as overrides of the denoise stage */
@@ -684,11 +685,20 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
         fprintf(stderr, "%s: %s\n", prog, err);
         return EXIT_RUNTIME;
     }
-    /* -o goes to whichever writer the preset ends with */
-    char outset[1100];
+    /* -o goes to whichever writer the preset ends with, -i to its reader */
+    char outset[1100], inset[1100];
     if (out) {
         snprintf(outset, sizeof outset, "%s.path=%.1000s", strstr(text, "write_video") ? "write_video" : "write_image", out);
         sets[n_sets++] = outset;
+    }
+    if (input) {
+        if (!strstr(text, "read_image") && !strstr(text, "read_video")) {
+            fprintf(stderr, "%s: %s: -i given, but preset '%s' reads no image or video\n", prog, cmdname, preset);
+            free(text);
+            return EXIT_USAGE;
+        }
+        snprintf(inset, sizeof inset, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", input);
+        sets[n_sets++] = inset;
     }
     sets[n_sets] = NULL;
     vt_model *m = NULL;
@@ -713,6 +723,23 @@ static int cmd_run(cli *c, int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') return usage_error("run: missing PRESET%s", "");
     return run_pipeline(c, "run", argv[1], NULL, argc, argv, 2);
 }
+
+/* edit and animate: a preset that needs an input image (-i) and a prompt (-p). */
+static int cmd_image_preset(cli *c, const char *cmdname, const char *preset, int argc, char **argv) {
+    int has_i = 0, has_p = 0;
+    for (int i = 1; i + 1 < argc; i++) {
+        has_i |= !strcmp(argv[i], "-i") || !strcmp(argv[i], "--input");
+        has_p |= !strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt");
+    }
+    if (!has_i || !has_p) {
+        fprintf(stderr, "%s: %s: needs -i INPUT and -p PROMPT (see 'vitrail %s --help')\n", prog, cmdname, cmdname);
+        return EXIT_USAGE;
+    }
+    return run_pipeline(c, cmdname, preset, NULL, argc, argv, 1);
+}
+
+static int cmd_edit(cli *c, int argc, char **argv) { return cmd_image_preset(c, "edit", "edit", argc, argv); }
+static int cmd_animate(cli *c, int argc, char **argv) { return cmd_image_preset(c, "animate", "img2vid", argc, argv); }
 
 static int cmd_generate(cli *c, int argc, char **argv) {
     /* the prompt is the first argument, or -p PROMPT anywhere */
@@ -983,6 +1010,17 @@ static const command commands[] = {
      "Inputs of the image and video presets are set with --set, e.g.\n"
      "--set read_image.path=in.png; -o sets the output of the preset's writer.\n",
      cmd_generate},
+    {"edit", "change an image by an instruction (the edit preset)",
+     "usage: vitrail edit -i IN.png -p PROMPT --model MODEL [-o OUT.png] [--strength F] [generate's options]\n\n"
+     "The image is encoded, fused with the instruction and pruned to the tokens it\n"
+     "attends to; the denoiser starts from the image noised to --strength (SDEdit)\n"
+     "and is conditioned on the instruction and those tokens.\n",
+     cmd_edit},
+    {"animate", "a clip from an image and a prompt (the img2vid preset)",
+     "usage: vitrail animate -i IN.png -p PROMPT --model CLIP_MODEL [-o OUT.mp4|.gif] [--strength F] [generate's options]\n\n"
+     "Every frame starts from the image (SDEdit at --strength, default 0.8), the clip\n"
+     "conditioned on the prompt and the image's pruned tokens.\n",
+     cmd_animate},
     {"run", "run a pipeline preset",
      "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [--prompt TEXT] [--set STAGE.PARAM=VALUE]... [-o OUT]\n\n"
      "PRESET is a text file, one stage per line with key=value parameters\n"

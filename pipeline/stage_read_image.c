@@ -6,7 +6,25 @@
 
 #include <stb_image_resize.h>
 
+#include "json.h"
 #include "vitrail_stage.h"
+
+/* The pipeline model's input size ("input_size": [H, W] of its config), so that a
+ * preset reads images at whatever size its model takes; 0 when there is none. */
+void vt_stage_model_input_size(vt_stage_run *r, int *h, int *w) {
+    *h = *w = 0;
+    const char *cfg = vt_stage_model(r) ? vt_model_config(vt_stage_model(r)) : NULL;
+    if (!cfg) return;
+    vt_json *j = vt_json_parse(cfg, strlen(cfg), NULL, 0);
+    const vt_json *sz = vt_json_get(j, "input_size");
+    if (sz && sz->type == VT_JSON_ARRAY && sz->len == 2 && sz->items[0].is_int && sz->items[1].is_int &&
+        sz->items[0].integer > 0 && sz->items[0].integer <= 16384 && sz->items[1].integer > 0 &&
+        sz->items[1].integer <= 16384) {
+        *h = (int)sz->items[0].integer;
+        *w = (int)sz->items[1].integer;
+    }
+    vt_json_free(j);
+}
 
 static const vt_slot_spec outputs[] = {
     {"frames", VT_SLOT_FRAMES, 0, "the image, (1, 3, 1, H, W) in [-1, 1]"},
@@ -15,8 +33,8 @@ static const vt_slot_spec outputs[] = {
 
 static const vt_param_spec params[] = {
     {"path", VT_PARAM_STRING, NULL, 0, 0, NULL, "image file (PNG, JPEG, BMP, TGA)"},
-    {"width", VT_PARAM_INT, "0", 0, 16384, NULL, "target width; 0 keeps the file's"},
-    {"height", VT_PARAM_INT, "0", 0, 16384, NULL, "target height; 0 keeps the file's"},
+    {"width", VT_PARAM_INT, "0", 0, 16384, NULL, "target width; 0: the model's, or the file's without a model"},
+    {"height", VT_PARAM_INT, "0", 0, 16384, NULL, "target height; 0: the model's, or the file's without a model"},
     {"resize", VT_PARAM_ENUM, "crop", 0, 0, "crop|fit|stretch", "how the aspect ratio is reconciled"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -26,9 +44,10 @@ static int run(vt_stage_run *r) {
     vt_image img;
     int rc = vt_image_load(ctx, vt_stage_param_str(r, "path"), &img);
     if (rc) return rc;
-    int W = (int)vt_stage_param_num(r, "width"), H = (int)vt_stage_param_num(r, "height");
-    if (W == 0) W = img.width;
-    if (H == 0) H = img.height;
+    int W = (int)vt_stage_param_num(r, "width"), H = (int)vt_stage_param_num(r, "height"), mh, mw;
+    vt_stage_model_input_size(r, &mh, &mw);
+    if (W == 0) W = mw ? mw : img.width;
+    if (H == 0) H = mh ? mh : img.height;
     const char *mode = vt_stage_param_str(r, "resize");
     /* the region of the target the scaled image covers, and the source crop */
     int sx = 0, sy = 0, sw = img.width, sh = img.height, dx = 0, dy = 0, dw = W, dh = H;

@@ -4,6 +4,8 @@
 
 #include "vitrail_stage.h"
 
+void vt_stage_model_input_size(vt_stage_run *r, int *h, int *w); /* stage_read_image.c */
+
 static const vt_slot_spec outputs[] = {
     {"frames", VT_SLOT_FRAMES, 0, "the clip, (1, 3, T, H, W) in [-1, 1]"},
     {NULL, 0, 0, NULL},
@@ -11,16 +13,18 @@ static const vt_slot_spec outputs[] = {
 
 static const vt_param_spec params[] = {
     {"path", VT_PARAM_STRING, NULL, 0, 0, NULL, "video file (MP4, WebM, MKV, GIF, ...)"},
-    {"width", VT_PARAM_INT, "0", 0, 16384, NULL, "target width; 0 keeps the file's"},
-    {"height", VT_PARAM_INT, "0", 0, 16384, NULL, "target height; 0 keeps the file's"},
+    {"width", VT_PARAM_INT, "0", 0, 16384, NULL, "target width; 0: the model's, or the file's without a model"},
+    {"height", VT_PARAM_INT, "0", 0, 16384, NULL, "target height; 0: the model's, or the file's without a model"},
     {"fps", VT_PARAM_FLOAT, "0", 0, 1000, NULL, "target frame rate (nearest earlier frame); 0 keeps the file's"},
     {"frames", VT_PARAM_INT, "0", 0, 100000, NULL, "at most this many frames; 0 = all"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
 static int run(vt_stage_run *r) {
-    vt_video_load_params lp = {(int)vt_stage_param_num(r, "width"), (int)vt_stage_param_num(r, "height"),
-                               vt_stage_param_num(r, "fps"), (int)vt_stage_param_num(r, "frames")};
+    int mh, mw;
+    vt_stage_model_input_size(r, &mh, &mw);
+    int W = (int)vt_stage_param_num(r, "width"), H = (int)vt_stage_param_num(r, "height");
+    vt_video_load_params lp = {W ? W : mw, H ? H : mh, vt_stage_param_num(r, "fps"), (int)vt_stage_param_num(r, "frames")};
     vt_video v;
     int rc = vt_video_load(vt_stage_context(r), vt_stage_param_str(r, "path"), &lp, &v);
     if (rc) return rc;

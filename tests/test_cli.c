@@ -397,6 +397,14 @@ START_TEST(generate_is_deterministic) {
     snprintf(args, sizeof args, "info '%s'", a);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "a red circle\nSteps: 3, Sampler: euler, CFG scale: 3, Seed: 5"));
+    /* edit: image + instruction through the edit preset, at the model's size */
+    snprintf(args, sizeof args, "edit -i '%s' -p 'make it green' --model '%s' --steps 2 -o '%s'", a, model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "info '%s'", b);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "make it green\nSteps: 2"));
+    ck_assert_ptr_nonnull(strstr(out, "Denoising strength: 0.7"));
+    ck_assert_int_eq(run("edit -p x --model m", out, sizeof out, err, sizeof err), 2);
     /* -s -1 picks a seed and prints it */
     snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s -1 --steps 2 -o '%s'", model, b);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);

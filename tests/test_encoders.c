@@ -314,7 +314,7 @@ START_TEST(encoder_model_errors) {
     write_variant(path, NULL, "image_encoder.pos_embed", NULL);
     ck_assert_int_eq(vt_st_open(ctx, path, &f), 0);
     ck_assert_int_eq(vt_vit_create(ctx, be, f, &v), VT_E_FORMAT);
-    ck_assert_msg(strstr(vt_context_error(ctx), "image_encoder.pos_embed has shape (408), expected (1, 17, 24)"), "%s",
+    ck_assert_msg(strstr(vt_context_error(ctx), "image_encoder.pos_embed has shape (544), expected (1, 17, 32)"), "%s",
                   vt_context_error(ctx));
     vt_st_close(&f);
 
@@ -523,7 +523,7 @@ START_TEST(stages_in_pipeline) {
     ck_assert_int_eq((int)ids->shape[1], 8);
     ck_assert(tt->mask && tt->mask[0] == 1.0f && tt->mask[7] == 1.0f); /* 6 words fill all 8 */
     ck_assert_double_le(rel_err(tt->data, want_txt, (size_t)8 * 32), TOL);
-    const int NT = 17, Di = 24;
+    const int NT = 17, Di = 32;
     ck_assert_int_eq((int)it->shape[1], 2 * NT);
     ck_assert_double_le(rel_err(it->data, want_img, (size_t)2 * NT * Di), TOL); /* frames back to back */
     const int k = 9; /* ceil(0.25 · 34) */
@@ -531,7 +531,7 @@ START_TEST(stages_in_pipeline) {
     vt_prune_params pp = vt_prune_default_params();
     pp.keep_ratio = 0.25f;
     pp.merge = 1;
-    float ref[9 * 24];
+    float ref[9 * 32];
     int rkeep[9];
     brute_prune(&pp, 1, 2 * NT, Di, fu->data, mp->data, ref, rkeep);
     for (int j = 0; j < k; j++) ck_assert_int_eq(kp->ids[j], rkeep[j]);

@@ -42,7 +42,7 @@ VOCAB = ref.SPECIAL + ["a", "red", "blue", "green", "circle", "square", "triangl
                        "left", "right", "of", "moving", "up", "2", "and"]
 CONFIG = {
     "text_encoder": {"vocab": len(VOCAB), "max_len": 8, "hidden": 32, "depth": 2, "heads": 4, "mlp_ratio": 2},
-    "image_encoder": {"image_size": 16, "patch": 4, "hidden": 24, "depth": 2, "heads": 2, "mlp_ratio": 2},
+    "image_encoder": {"image_size": 16, "patch": 4, "hidden": 32, "depth": 2, "heads": 2, "mlp_ratio": 2},
     "cross_modal": {"depth": 2, "heads": 2, "mlp_ratio": 2},
 }
 PROMPTS = ["A red circle", "a BIG blue square, on the left of 2 green triangles!", "purple  hexagon", "Red-circle.",
