@@ -33,13 +33,25 @@ void vt_arena_destroy(vt_arena **a) {
     *a = NULL;
 }
 
-void *vt_arena_alloc(vt_arena *a, size_t bytes) {
+vt_arena *vt_arena_create_layout(void) {
+    vt_arena *a = calloc(1, sizeof *a);
+    if (a) a->capacity = SIZE_MAX & ~(size_t)(VT_ARENA_ALIGN - 1);
+    return a;
+}
+
+size_t vt_arena_offset(vt_arena *a, size_t bytes) {
     size_t need = (bytes + VT_ARENA_ALIGN - 1) & ~(size_t)(VT_ARENA_ALIGN - 1);
-    if (need < bytes || need > a->capacity - a->used) return NULL; /* overflow or full */
-    void *p = a->base + a->used;
+    if (need < bytes || need > a->capacity - a->used) return SIZE_MAX; /* overflow or full */
+    size_t off = a->used;
     a->used += need;
     if (a->used > a->peak) a->peak = a->used;
-    return p;
+    return off;
+}
+
+void *vt_arena_alloc(vt_arena *a, size_t bytes) {
+    if (!a->base) return NULL;
+    size_t off = vt_arena_offset(a, bytes);
+    return off == SIZE_MAX ? NULL : a->base + off;
 }
 
 float *vt_arena_floats(vt_arena *a, size_t n) {

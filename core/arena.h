@@ -11,7 +11,16 @@ typedef struct vt_arena vt_arena;
 vt_arena *vt_arena_create(size_t capacity);
 void vt_arena_destroy(vt_arena **a);
 
-/* 64-byte aligned block of `bytes`, or NULL when the arena is full. */
+/* An arena that only lays blocks out, holding no memory: vt_arena_offset gives
+ * their offsets from 0 and vt_arena_used the total, for one device buffer (or
+ * any buffer) allocated afterwards. NULL if memory is exhausted. */
+vt_arena *vt_arena_create_layout(void);
+
+/* Byte offset of a new 64-byte aligned block of `bytes` (in a layout arena or a
+ * real one); SIZE_MAX when the arena is full. */
+size_t vt_arena_offset(vt_arena *a, size_t bytes);
+
+/* 64-byte aligned block of `bytes`, or NULL when the arena is full (or only lays out). */
 void *vt_arena_alloc(vt_arena *a, size_t bytes);
 /* Like vt_arena_alloc for n floats. */
 float *vt_arena_floats(vt_arena *a, size_t n);

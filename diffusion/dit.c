@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "context.h"
 #include "dit.h"
 #include "embed.h"
@@ -414,17 +415,22 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
     const int M = c->mlp_hidden, heads = c->heads, hd = D / heads, K = c->cond_dim;
     const size_t nx = (size_t)B * C * T * c->input_h * c->input_w, nout = (size_t)B * Co * T * c->input_h * c->input_w;
 
-    /* Activation layout (floats): x, xn, ao (B·N·D each), big (B·N·wide), the
-     * input and output images, per-batch vectors, conditioning. */
+    /* Activation layout: x, xn, ao (B·N·D each), big (B·N·wide), the input and
+     * output images, per-batch vectors, conditioning; offsets in floats. */
     size_t wide = (size_t)(3 * D > M ? 3 * D : M);
     if ((size_t)C * p * p > wide) wide = (size_t)C * p * p;
     if ((size_t)p * p * Co > wide) wide = (size_t)p * p * Co;
-    size_t o_x = 0, o_xn = o_x + (size_t)BN * D, o_ao = o_xn + (size_t)BN * D, o_big = o_ao + (size_t)BN * D;
-    size_t o_img = o_big + (size_t)BN * wide, o_out = o_img + nx, o_temb = o_out + nout;
-    size_t o_c = o_temb + (size_t)B * FREQ_DIM, o_sc = o_c + (size_t)B * D, o_tmp = o_sc + (size_t)B * D;
-    size_t o_mod = o_tmp + (size_t)B * D, o_cond = o_mod + (size_t)6 * B * D, o_cproj = o_cond + (size_t)B * L * K;
-    size_t o_ckv = o_cproj + (size_t)B * L * D, o_cmask = o_ckv + (size_t)B * L * 2 * D, o_pw = o_cmask + (size_t)B * L;
-    size_t total = o_pw + (size_t)B * L;
+    vt_arena *lay = vt_arena_create_layout();
+    if (!lay) return vt_error(ctx, VT_E_NOMEM, "forward: out of memory");
+#define SLOT(n) (vt_arena_offset(lay, (size_t)(n) * sizeof(float)) / sizeof(float))
+    const size_t o_x = SLOT(BN * D), o_xn = SLOT(BN * D), o_ao = SLOT(BN * D), o_big = SLOT((size_t)BN * wide);
+    const size_t o_img = SLOT(nx), o_out = SLOT(nout), o_temb = SLOT((size_t)B * FREQ_DIM);
+    const size_t o_c = SLOT((size_t)B * D), o_sc = SLOT((size_t)B * D), o_tmp = SLOT((size_t)B * D);
+    const size_t o_mod = SLOT((size_t)6 * B * D), o_cond = SLOT((size_t)B * L * K), o_cproj = SLOT((size_t)B * L * D);
+    const size_t o_ckv = SLOT((size_t)B * L * 2 * D), o_cmask = SLOT((size_t)B * L), o_pw = SLOT((size_t)B * L);
+#undef SLOT
+    const size_t total = vt_arena_used(lay) / sizeof(float);
+    vt_arena_destroy(&lay);
     int rc = VT_OK;
     if (total > d->abuf_floats) {
         if (d->abuf) op->buffer_free(be, d->abuf);

@@ -127,6 +127,16 @@ START_TEST(arena_alloc) {
     vt_arena_destroy(&a);
     ck_assert_ptr_null(a);
     vt_arena_destroy(&a); /* NULL-safe */
+    /* a layout arena: offsets from 0, 64-byte aligned, no memory behind them */
+    a = vt_arena_create_layout();
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(vt_arena_offset(a, 10), 0);
+    ck_assert_uint_eq(vt_arena_offset(a, 65), 64);
+    ck_assert_uint_eq(vt_arena_offset(a, 1), 192);
+    ck_assert_uint_eq(vt_arena_used(a), 256);
+    ck_assert_ptr_null(vt_arena_alloc(a, 8));
+    ck_assert_uint_eq(vt_arena_offset(a, SIZE_MAX - 10), SIZE_MAX);
+    vt_arena_destroy(&a);
 }
 END_TEST
 
