@@ -4,6 +4,7 @@
 #include "context.h"
 #include "encoders/cross_modal.h"
 #include "model.h"
+#include "stage_util.h"
 #include "vitrail_stage.h"
 
 static const vt_slot_spec inputs[] = {
@@ -18,10 +19,6 @@ static const vt_slot_spec outputs[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const vt_param_spec params[] = {
-    {NULL, 0, NULL, 0, 0, NULL, NULL},
-};
-
 typedef struct priv {
     vt_backend *be;
     vt_cross_modal *cm;
@@ -30,9 +27,9 @@ typedef struct priv {
 static int init(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
     vt_context *ctx = vt_stage_context(r);
-    if (!vt_stage_model(r)) return vt_stage_error(r, VT_E_INVALID, "the pipeline has no model (--model)");
-    if (!(p->be = vt_backend_cpu_create(ctx))) return vt_stage_error(r, VT_E_NOMEM, "out of memory creating the CPU backend");
-    int rc = vt_cross_modal_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->cm);
+    int rc = vt_stage_cpu_backend(r, &p->be);
+    if (rc) return rc;
+    rc = vt_cross_modal_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->cm);
     return rc ? vt_stage_error(r, rc, "%s", vt_context_error(ctx)) : VT_OK;
 }
 
@@ -66,7 +63,6 @@ const vt_stage_desc vt_stage_cross_modal = {
     .summary = "fuse image tokens with the text by cross-attention; the text-to-image attention map",
     .inputs = inputs,
     .outputs = outputs,
-    .params = params,
     .priv_size = sizeof(priv),
     .init = init,
     .run = run,

@@ -7,6 +7,7 @@
 #include "context.h"
 #include "model.h"
 #include "encoders/vit.h"
+#include "stage_util.h"
 #include "vitrail_stage.h"
 
 static const vt_slot_spec inputs[] = {
@@ -19,10 +20,6 @@ static const vt_slot_spec outputs[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const vt_param_spec params[] = {
-    {NULL, 0, NULL, 0, 0, NULL, NULL},
-};
-
 typedef struct priv {
     vt_backend *be;
     vt_vit *vit;
@@ -31,9 +28,9 @@ typedef struct priv {
 static int init(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
     vt_context *ctx = vt_stage_context(r);
-    if (!vt_stage_model(r)) return vt_stage_error(r, VT_E_INVALID, "the pipeline has no model (--model)");
-    if (!(p->be = vt_backend_cpu_create(ctx))) return vt_stage_error(r, VT_E_NOMEM, "out of memory creating the CPU backend");
-    int rc = vt_vit_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->vit);
+    int rc = vt_stage_cpu_backend(r, &p->be);
+    if (rc) return rc;
+    rc = vt_vit_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->vit);
     return rc ? vt_stage_error(r, rc, "%s", vt_context_error(ctx)) : VT_OK;
 }
 
@@ -80,7 +77,6 @@ const vt_stage_desc vt_stage_image_encode = {
     .summary = "encode an image or clip into image tokens with the model's ViT, frame by frame",
     .inputs = inputs,
     .outputs = outputs,
-    .params = params,
     .priv_size = sizeof(priv),
     .init = init,
     .run = run,

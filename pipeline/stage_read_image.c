@@ -6,25 +6,8 @@
 
 #include <stb_image_resize.h>
 
-#include "json.h"
+#include "stage_util.h"
 #include "vitrail_stage.h"
-
-/* The pipeline model's input size ("input_size": [H, W] of its config), so that a
- * preset reads images at whatever size its model takes; 0 when there is none. */
-void vt_stage_model_input_size(vt_stage_run *r, int *h, int *w) {
-    *h = *w = 0;
-    const char *cfg = vt_stage_model(r) ? vt_model_config(vt_stage_model(r)) : NULL;
-    if (!cfg) return;
-    vt_json *j = vt_json_parse(cfg, strlen(cfg), NULL, 0);
-    const vt_json *sz = vt_json_get(j, "input_size");
-    if (sz && sz->type == VT_JSON_ARRAY && sz->len == 2 && sz->items[0].is_int && sz->items[1].is_int &&
-        sz->items[0].integer > 0 && sz->items[0].integer <= 16384 && sz->items[1].integer > 0 &&
-        sz->items[1].integer <= 16384) {
-        *h = (int)sz->items[0].integer;
-        *w = (int)sz->items[1].integer;
-    }
-    vt_json_free(j);
-}
 
 static const vt_slot_spec outputs[] = {
     {"frames", VT_SLOT_FRAMES, 0, "the image, (1, 3, 1, H, W) in [-1, 1]"},

@@ -2,9 +2,8 @@
  * "frames" slot, scaled and resampled in time to the requested size and rate. */
 #include <stdlib.h>
 
+#include "stage_util.h"
 #include "vitrail_stage.h"
-
-void vt_stage_model_input_size(vt_stage_run *r, int *h, int *w); /* stage_read_image.c */
 
 static const vt_slot_spec outputs[] = {
     {"frames", VT_SLOT_FRAMES, 0, "the clip, (1, 3, T, H, W) in [-1, 1]"},

@@ -6,6 +6,7 @@
 #include "context.h"
 #include "model.h"
 #include "encoders/text_encoder.h"
+#include "stage_util.h"
 #include "vitrail_stage.h"
 
 static const vt_slot_spec inputs[] = {
@@ -18,10 +19,6 @@ static const vt_slot_spec outputs[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const vt_param_spec params[] = {
-    {NULL, 0, NULL, 0, 0, NULL, NULL},
-};
-
 typedef struct priv {
     vt_backend *be;
     vt_text_encoder *te;
@@ -30,9 +27,9 @@ typedef struct priv {
 static int init(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
     vt_context *ctx = vt_stage_context(r);
-    if (!vt_stage_model(r)) return vt_stage_error(r, VT_E_INVALID, "the pipeline has no model (--model)");
-    if (!(p->be = vt_backend_cpu_create(ctx))) return vt_stage_error(r, VT_E_NOMEM, "out of memory creating the CPU backend");
-    int rc = vt_text_encoder_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->te);
+    int rc = vt_stage_cpu_backend(r, &p->be);
+    if (rc) return rc;
+    rc = vt_text_encoder_create(ctx, p->be, vt_model_file(vt_stage_model(r)), &p->te);
     return rc ? vt_stage_error(r, rc, "%s", vt_context_error(ctx)) : VT_OK;
 }
 
@@ -63,7 +60,6 @@ const vt_stage_desc vt_stage_text_encode = {
     .summary = "encode token ids into text tokens with the model's text encoder",
     .inputs = inputs,
     .outputs = outputs,
-    .params = params,
     .priv_size = sizeof(priv),
     .init = init,
     .run = run,
