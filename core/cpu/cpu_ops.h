@@ -70,10 +70,6 @@ int vt_cpu_check_f32(vt_backend *be, const char *op, const char *what, const vt_
 int vt_cpu_check_act(vt_backend *be, const char *op, vt_act act);
 /* v[i] = exp(v[i]), vectorised; inputs below -87 (and -inf) give 0. */
 void vt_cpu_exp_inplace(float *v, size_t n);
-/* C (M×N) = A (M×K)·B (K×N) (+ C when accumulate), row-major; lock-free, for the
- * attention tiles run from several threads at once. */
-void vt_cpu_gemm_nn(int M, int N, int K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
-                    int accumulate);
 float vt_cpu_max(const float *v, size_t n); /* -inf for n = 0 */
 float vt_cpu_sum(const float *v, size_t n);
 /* Applies an activation in place to n floats. */
