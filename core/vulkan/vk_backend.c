@@ -13,6 +13,8 @@ static void vk_destroy(vt_backend *be) {
         if (vk->recording && !vk->lost) (void)vt_vk_synchronize(be);
         (void)vkDeviceWaitIdle(vk->dev);
         vt_vk_free_garbage(vk);
+        vt_vk_half_destroy(vk);
+        vt_vk_staging_destroy(vk);
         vt_vk_pipelines_destroy(vk);
     }
     free(vk->garbage);
@@ -55,6 +57,7 @@ vt_backend *vt_backend_vulkan_create(vt_context *ctx, int device_index) {
     vk->base.ctx = ctx;
     int rc = vt_vk_device_open(vk, device_index);
     if (!rc) rc = vt_vk_pipelines_init(vk);
+    if (!rc) rc = vt_vk_matmul_init(vk);
     if (rc) {
         /* keep the failure's message: destruction must not overwrite it */
         char msg[512];
@@ -63,9 +66,9 @@ vt_backend *vt_backend_vulkan_create(vt_context *ctx, int device_index) {
         vt_error(ctx, rc, "%s", msg);
         return NULL;
     }
-    vt_log(ctx, VT_LOG_INFO, "vulkan: %s (%s memory%s%s)", vk->props.deviceName,
-           vk->device_mapped ? "mapped device" : "device-local + staging", vk->has_f16 ? ", f16 storage" : "",
-           vk->has_coop_nv ? ", NV cooperative matrix" : "");
+    vt_log(ctx, VT_LOG_INFO, "vulkan: %s (%s memory; linear on %s; cooperative matrix: %s)", vk->props.deviceName,
+           vk->device_mapped ? "mapped device" : "device-local + staging", vt_vk_path_name(vt_backend_vulkan_linear_path(&vk->base)),
+           vk->coop_why);
     return &vk->base;
 }
 

@@ -38,4 +38,58 @@ int vt_backend_vulkan_validation_messages(vt_backend *be, char *msg, size_t cap)
 /* The name of the device the backend runs on (the driver's deviceName). */
 const char *vt_backend_vulkan_device_name(vt_backend *be);
 
+/* ---- matrix-product paths ----
+ * linear runs on one of three paths:
+ *   F32  the portable register-tiled shaders, f32 throughout;
+ *   F16  the same shaders reading f16 copies of the weights (f32 products and
+ *        sums); a weight is a buffer the host uploaded and no op has written;
+ *   COOP the NV cooperative-matrix (tensor core) shader: f16 weights, x rounded
+ *        to f16, f32 accumulation.
+ * F16 is the default where the device has 16-bit storage (VITRAIL_VK_F16=0 turns
+ * it off), and COOP is taken on top of it where the device offers
+ * VK_NV_cooperative_matrix with 16x16x16 f16 x f16 -> f32 fragments and the
+ * shader passed its self-check at creation (VITRAIL_VK_COOP=0 turns it off).
+ * Shapes a path does not fit (e.g. K % 8 != 0 for COOP, unaligned views) fall
+ * back to the portable shaders. matmul_batched and conv2d are always F32. */
+typedef enum vt_vk_path { VT_VK_PATH_F32 = 0, VT_VK_PATH_F16, VT_VK_PATH_COOP } vt_vk_path;
+
+/* What a device offers towards the COOP path, as read at creation. */
+typedef struct vt_vk_coop_caps {
+    int extension;          /* VK_NV_cooperative_matrix is listed */
+    int feature;            /* its cooperativeMatrix feature */
+    int shape_16x16x16;     /* a property M = N = K = 16, A = B = f16, C = D = f32, subgroup scope */
+    int float16;            /* shaderFloat16 */
+    int storage16;          /* storageBuffer16BitAccess */
+    int memory_model;       /* vulkanMemoryModel (the NV SPIR-V extension needs it) */
+    unsigned subgroup_size; /* the shader is written for 32 */
+    unsigned shared_bytes;  /* maxComputeSharedMemorySize; the shader uses 29 KiB */
+    int shader_built;       /* this build's glslc compiled gemm_coop.comp */
+} vt_vk_coop_caps;
+
+/* The rule: 1 when caps allow the COOP path, else 0 with the first missing
+ * piece described in why (cap bytes, may be 0). */
+int vt_vk_coop_decide(const vt_vk_coop_caps *caps, char *why, size_t cap);
+
+/* The path linear takes now (for shapes that fit it), and its name. */
+vt_vk_path vt_backend_vulkan_linear_path(vt_backend *be);
+const char *vt_vk_path_name(vt_vk_path path);
+/* Switches f16 weights on or off for later ops (on: VT_E_UNSUPPORTED with a
+ * message when the device lacks 16-bit storage). */
+int vt_backend_vulkan_set_f16(vt_backend *be, int on);
+/* Allows or forbids the COOP path (on: VT_E_UNSUPPORTED with the reason when
+ * the device or the self-check ruled it out; it also needs f16 on). */
+int vt_backend_vulkan_set_coop(vt_backend *be, int on);
+/* Why COOP is off, or what it runs with (for logs and the benchmark). */
+const char *vt_backend_vulkan_coop_status(vt_backend *be);
+/* Runs a small linear (odd sizes, bias, GELU) on `path` and on F32 and returns
+ * their normalised MSE in *nmse: the check COOP passes at creation, callable for
+ * any path the device has (VT_E_UNSUPPORTED otherwise). */
+int vt_backend_vulkan_selfcheck(vt_backend *be, vt_vk_path path, double *nmse);
+/* Test hook: makes every linear and matmul use GEMM block variant `tile` of
+ * its path (0 large, 1 medium, 2 small; COOP has 0 and 1), or with -1 pick by
+ * shape again (and gemv for few rows). */
+void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
+/* Commands and barriers recorded since creation. */
+void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);
+
 #endif

@@ -8,6 +8,11 @@
 
 /* Staged uploads held at once before a synchronize frees them. */
 #define STAGING_CAP ((VkDeviceSize)256 << 20)
+/* Staging chunk size, and what stays allocated across fences: uploads between
+ * a step's ops (timestep embedding, conditioning) then cost a memcpy, not a
+ * vkAllocateMemory each. */
+#define STAGE_CHUNK ((VkDeviceSize)4 << 20)
+#define STAGE_KEEP ((VkDeviceSize)64 << 20)
 
 int vt_vk_buf_create(vt_vk *vk, VkDeviceSize bytes, uint32_t type, int map, vt_vk_buf *out) {
     memset(out, 0, sizeof *out);
@@ -49,6 +54,7 @@ int vt_vk_buf_create(vt_vk *vk, VkDeviceSize bytes, uint32_t type, int map, vt_v
         return rc;
     }
     out->size = size;
+    out->id = ++vk->next_id;
     return VT_OK;
 }
 
@@ -84,6 +90,52 @@ void vt_vk_free_garbage(vt_vk *vk) {
     for (int i = 0; i < vk->n_garbage; i++) vt_vk_buf_destroy(vk, &vk->garbage[i]);
     vk->n_garbage = 0;
     vk->staged_bytes = 0;
+    /* the queue is idle: staging chunks are free again; keep the first ones */
+    VkDeviceSize kept = 0;
+    int n = 0;
+    for (int i = 0; i < vk->n_stages; i++) {
+        if (kept + vk->stages[i].buf.size <= STAGE_KEEP) {
+            kept += vk->stages[i].buf.size;
+            vk->stages[i].used = 0;
+            vk->stages[n++] = vk->stages[i];
+        } else {
+            vt_vk_buf_destroy(vk, &vk->stages[i].buf);
+        }
+    }
+    vk->n_stages = n;
+}
+
+void vt_vk_staging_destroy(vt_vk *vk) {
+    for (int i = 0; i < vk->n_stages; i++) vt_vk_buf_destroy(vk, &vk->stages[i].buf);
+    free(vk->stages);
+    vk->stages = NULL;
+    vk->n_stages = 0;
+    if (vk->readback.buf) vt_vk_buf_destroy(vk, &vk->readback);
+}
+
+/* n bytes of staging memory valid until the next fence: *buf, *off. */
+static int stage_alloc(vt_vk *vk, VkDeviceSize n, vt_vk_buf **buf, VkDeviceSize *off) {
+    for (int i = 0; i < vk->n_stages; i++) {
+        vt_vk_stage *s = &vk->stages[i];
+        if (s->buf.size - s->used >= n) {
+            *buf = &s->buf;
+            *off = s->used;
+            s->used += (n + 15) & ~(VkDeviceSize)15;
+            return VT_OK;
+        }
+    }
+    vt_vk_stage *g = realloc(vk->stages, (size_t)(vk->n_stages + 1) * sizeof *g);
+    if (!g) return vt_error(vk->base.ctx, VT_E_NOMEM, "vulkan: out of host memory for a staging chunk");
+    vk->stages = g;
+    vt_vk_stage *s = &vk->stages[vk->n_stages];
+    memset(s, 0, sizeof *s);
+    int rc = vt_vk_buf_create(vk, n > STAGE_CHUNK ? n : STAGE_CHUNK, vk->mem_staging, 1, &s->buf);
+    if (rc) return rc;
+    vk->n_stages++;
+    s->used = (n + 15) & ~(VkDeviceSize)15;
+    *buf = &s->buf;
+    *off = 0;
+    return VT_OK;
 }
 
 int vt_vk_buffer_alloc(vt_backend *be, size_t bytes, vt_buffer **out) {
@@ -117,6 +169,7 @@ void vt_vk_buffer_free(vt_backend *be, vt_buffer *buf) {
     vt_vk *vk = vt_vk_of(be);
     vt_vk_buf *impl = buf->impl;
     if (impl) {
+        vt_vk_half_forget(vk, impl->id);
         (void)vt_vk_buf_release(vk, impl);  /* a failure here is reported by the next call */
         free(impl);
     }
@@ -133,10 +186,14 @@ static int check_range(vt_vk *vk, const char *op, const vt_buffer *b, size_t off
 }
 
 /* Records a copy between buffers after the queued commands. */
-static int record_copy(vt_vk *vk, const vt_vk_buf *src, VkDeviceSize soff, const vt_vk_buf *dst, VkDeviceSize doff,
+static int record_copy(vt_vk *vk, const vt_vk_buf *src, VkDeviceSize soff, vt_vk_buf *dst, VkDeviceSize doff,
                        VkDeviceSize n) {
-    int rc = vt_vk_begin_command(vk);
+    const vt_vk_range acc[2] = {{.buf = src->buf, .lo = soff, .hi = soff + n, .write = 0},
+                                {.buf = dst->buf, .lo = doff, .hi = doff + n, .write = 1}};
+    int rc = vt_vk_begin_command(vk, acc, 2);
     if (rc) return rc;
+    dst->version++;
+    dst->gpu_written = 1;
     VkBufferCopy region = {.srcOffset = soff, .dstOffset = doff, .size = n};
     vkCmdCopyBuffer(vk->cmd, src->buf, dst->buf, 1, &region);
     vk->pending++;
@@ -150,6 +207,7 @@ int vt_vk_upload(vt_backend *be, vt_buffer *dst, size_t off, const void *src, si
     if (n == 0) return VT_OK;
     if (!src) return vt_error(be->ctx, VT_E_INVALID, "vulkan: upload: src is NULL");
     vt_vk_buf *d = dst->impl;
+    d->version++; /* f16 copies of it are stale from here on */
     const int queued = vk->recording && vk->pending;
     if (d->map && !queued) {
         /* nothing queued can see the old bytes: write them in place */
@@ -157,22 +215,23 @@ int vt_vk_upload(vt_backend *be, vt_buffer *dst, size_t off, const void *src, si
         return VT_OK;
     }
     /* Queued ops must still read the old contents (and the new contents must
-     * wait for queued writes): the new bytes go in through a staging buffer and
+     * wait for queued writes): the new bytes go in through staging memory and
      * a copy recorded after those ops. */
     if (vk->staged_bytes + n > STAGING_CAP && (rc = vt_vk_synchronize(be))) return rc;
     if (d->map && !(vk->recording && vk->pending)) {
         memcpy((char *)d->map + off, src, n);
         return VT_OK;
     }
-    vt_vk_buf st;
-    if ((rc = vt_vk_buf_create(vk, n, vk->mem_staging, 1, &st))) return rc;
-    memcpy(st.map, src, n);
-    if ((rc = record_copy(vk, &st, 0, d, off, n))) {
-        vt_vk_buf_destroy(vk, &st);
-        return rc;
-    }
+    vt_vk_buf *st = NULL;
+    VkDeviceSize soff = 0;
+    if ((rc = stage_alloc(vk, n, &st, &soff))) return rc;
+    memcpy((char *)st->map + soff, src, n);
+    const int was_written = d->gpu_written;
+    rc = record_copy(vk, st, soff, d, off, n);
+    d->gpu_written = was_written; /* a host upload, though a copy carries it */
+    if (rc) return rc;
     vk->staged_bytes += n;
-    return vt_vk_buf_release(vk, &st);
+    return VT_OK;
 }
 
 int vt_vk_download(vt_backend *be, const vt_buffer *src, size_t off, void *dst, size_t n) {
@@ -182,14 +241,17 @@ int vt_vk_download(vt_backend *be, const vt_buffer *src, size_t off, void *dst, 
     if (n == 0) return VT_OK;
     if (!dst) return vt_error(be->ctx, VT_E_INVALID, "vulkan: download: dst is NULL");
     if ((rc = vt_vk_synchronize(be))) return rc;
-    const vt_vk_buf *s = src->impl;
+    vt_vk_buf *s = src->impl;
     if (s->map) {
         memcpy(dst, (const char *)s->map + off, n);
         return VT_OK;
     }
-    vt_vk_buf st;
-    if ((rc = vt_vk_buf_create(vk, n, vk->mem_staging, 1, &st))) return rc;
-    if (!(rc = record_copy(vk, s, off, &st, 0, n)) && !(rc = vt_vk_synchronize(be))) memcpy(dst, st.map, n);
-    vt_vk_buf_destroy(vk, &st); /* the queue is idle: after a failed submit too, vt_vk_synchronize waited or reset */
+    /* one readback buffer, grown to the largest download so far */
+    if (vk->readback.size < n) {
+        if (vk->readback.buf) vt_vk_buf_destroy(vk, &vk->readback);
+        if ((rc = vt_vk_buf_create(vk, n, vk->mem_staging, 1, &vk->readback))) return rc;
+    }
+    if (!(rc = record_copy(vk, s, off, &vk->readback, 0, n)) && !(rc = vt_vk_synchronize(be)))
+        memcpy(dst, vk->readback.map, n);
     return rc;
 }

@@ -364,30 +364,121 @@ static int pick_memory(vt_vk *vk) {
     return VT_OK;
 }
 
+/* Whether the device lists a 16x16x16 f16 x f16 -> f32 subgroup shape. */
+static int coop_shape(vt_vk *vk) {
+    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get = (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+        vkGetInstanceProcAddr(vk->instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
+    uint32_t n = 0;
+    if (!get || get(vk->phys, &n, NULL) != VK_SUCCESS || n == 0) return 0;
+    VkCooperativeMatrixPropertiesNV *p = calloc(n, sizeof *p);
+    if (!p) return 0;
+    for (uint32_t i = 0; i < n; i++) p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    int found = 0;
+    VkResult r = get(vk->phys, &n, p);
+    if (r == VK_SUCCESS || r == VK_INCOMPLETE)
+        for (uint32_t i = 0; i < n; i++)
+            found |= p[i].MSize == 16 && p[i].NSize == 16 && p[i].KSize == 16 && p[i].AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                     p[i].BType == VK_COMPONENT_TYPE_FLOAT16_NV && p[i].CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                     p[i].DType == VK_COMPONENT_TYPE_FLOAT32_NV && p[i].scope == VK_SCOPE_SUBGROUP_NV;
+    free(p);
+    return found;
+}
+
+/* 0 / 1 from an environment variable, `dflt` when unset or empty. */
+static int env_flag(const char *name, int dflt) {
+    const char *v = getenv(name);
+    if (!v || !*v) return dflt;
+    return strcmp(v, "0") != 0;
+}
+
 int vt_vk_device_open(vt_vk *vk, int device_index) {
     int rc;
     if ((rc = create_instance(vk)) || (rc = pick_device(vk, device_index)) || (rc = pick_memory(vk))) return rc;
 
-    /* Capabilities for the later f16 and cooperative-matrix shaders are only
-     * recorded now; the fp32 shaders need no feature or extension. */
+    /* What the faster matrix paths need: 16-bit storage (f16 weights), and for
+     * the cooperative-matrix shader also shaderFloat16, the Vulkan memory model
+     * and VK_NV_cooperative_matrix. Only what the device has is enabled; the
+     * f32 shaders need no feature or extension. */
+    const int has_f16i8 = has_device_ext(vk->phys, "VK_KHR_shader_float16_int8");
+    const int has_vmm = has_device_ext(vk->phys, "VK_KHR_vulkan_memory_model");
+    const int has_coop = has_device_ext(vk->phys, "VK_NV_cooperative_matrix");
+    const int has_sm = has_device_ext(vk->phys, "VK_NV_shader_sm_builtins");
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV fcoop = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceVulkanMemoryModelFeatures fvmm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+    VkPhysicalDeviceShaderFloat16Int8Features ff16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
     VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
+    void **tail = &s16.pNext;
+    if (has_f16i8) *tail = &ff16, tail = &ff16.pNext;
+    if (has_vmm) *tail = &fvmm, tail = &fvmm.pNext;
+    if (has_coop) *tail = &fcoop, tail = &fcoop.pNext;
     vkGetPhysicalDeviceFeatures2(vk->phys, &f2);
-    vk->has_f16 = s16.storageBuffer16BitAccess && has_device_ext(vk->phys, "VK_KHR_shader_float16_int8");
-    vk->has_coop_nv = has_device_ext(vk->phys, "VK_NV_cooperative_matrix");
+
+    VkPhysicalDeviceShaderSMBuiltinsPropertiesNV psm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_PROPERTIES_NV};
+    VkPhysicalDeviceSubgroupProperties psg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES,
+                                              .pNext = has_sm ? &psm : NULL};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &psg};
+    vkGetPhysicalDeviceProperties2(vk->phys, &p2);
+    vk->subgroup_size = psg.subgroupSize;
+    /* without the NV query: a guess that only steers GEMM block sizes */
+    vk->sm_count = has_sm && psm.shaderSMCount ? psm.shaderSMCount : 32;
+
+    vk->has_f16 = s16.storageBuffer16BitAccess != 0;
+    vk->has_float16 = has_f16i8 && ff16.shaderFloat16;
+    vk->coop = (vt_vk_coop_caps){.extension = has_coop,
+                                 .feature = has_coop && fcoop.cooperativeMatrix,
+                                 .shape_16x16x16 = has_coop && coop_shape(vk),
+                                 .float16 = vk->has_float16,
+                                 .storage16 = vk->has_f16,
+                                 .memory_model = has_vmm && fvmm.vulkanMemoryModel,
+                                 .subgroup_size = psg.subgroupSize,
+                                 .shared_bytes = vk->props.limits.maxComputeSharedMemorySize,
+                                 .shader_built = vt_vk_shader_built(VT_VK_SH_GEMM_COOP_L) &&
+                                                 vt_vk_shader_built(VT_VK_SH_GEMM_COOP_S)};
+    const int want_coop = vt_vk_coop_decide(&vk->coop, NULL, 0);
+
+    /* enable exactly what will be used */
+    VkPhysicalDevice16BitStorageFeatures e16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+                                                .storageBuffer16BitAccess = vk->has_f16};
+    VkPhysicalDeviceShaderFloat16Int8Features ef16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+                                                      .shaderFloat16 = VK_TRUE};
+    VkPhysicalDeviceVulkanMemoryModelFeatures evmm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+                                                      .vulkanMemoryModel = VK_TRUE};
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV ecoop = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
+    const char *exts[4];
+    uint32_t n_exts = 0;
+    if (want_coop) {
+        e16.pNext = &ef16;
+        ef16.pNext = &evmm;
+        evmm.pNext = &ecoop;
+        exts[n_exts++] = "VK_KHR_shader_float16_int8";
+        exts[n_exts++] = "VK_KHR_vulkan_memory_model";
+        exts[n_exts++] = "VK_NV_cooperative_matrix";
+    }
+    if (vk->has_f16 && has_device_ext(vk->phys, "VK_KHR_16bit_storage")) exts[n_exts++] = "VK_KHR_16bit_storage";
 
     const float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                    .queueFamilyIndex = vk->qfamily,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
-    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
-                              .pQueueCreateInfos = &qci};
+    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                              .pNext = &e16,
+                              .queueCreateInfoCount = 1,
+                              .pQueueCreateInfos = &qci,
+                              .enabledExtensionCount = n_exts,
+                              .ppEnabledExtensionNames = exts};
     if ((rc = vt_vk_result(vk, vkCreateDevice(vk->phys, &dci, NULL, &vk->dev), "vkCreateDevice"))) {
         vk->dev = VK_NULL_HANDLE;
         return rc;
     }
     vkGetDeviceQueue(vk->dev, vk->qfamily, 0, &vk->queue);
+    vk->use_f16 = vk->has_f16 && env_flag("VITRAIL_VK_F16", 1);
+    vk->use_coop = env_flag("VITRAIL_VK_COOP", 1);
+    vk->force_tile = -1;
+    const char *bar = getenv("VITRAIL_VK_BARRIERS");
+    vk->all_barriers = bar && strcmp(bar, "all") == 0;
 
     VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                    .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,

@@ -8,14 +8,26 @@
 
 #include <vulkan/vulkan.h>
 
+#include "vk_nv_compat.h"
+
 #include "backend.h"
 #include "context.h"
 #include "vk_backend.h"
 
 /* Shaders (variants of shaders/meson.build), each with its binding count. */
 typedef enum vt_vk_shader {
-    VT_VK_SH_GEMM = 0,
-    VT_VK_SH_CONV2D,
+    VT_VK_SH_CONV2D = 0,
+    VT_VK_SH_GEMM_L,     /* register-tiled GEMM, 128x128 blocks */
+    VT_VK_SH_GEMM_M,     /* 64x64 */
+    VT_VK_SH_GEMM_S,     /* 32x64 */
+    VT_VK_SH_GEMM_L_H,   /* the same with f16 B (weights) */
+    VT_VK_SH_GEMM_M_H,
+    VT_VK_SH_GEMM_S_H,
+    VT_VK_SH_GEMV,       /* few rows (M <= 8) */
+    VT_VK_SH_GEMV_H,
+    VT_VK_SH_GEMM_COOP_L, /* NV cooperative matrix, f16 B, 128x128 blocks */
+    VT_VK_SH_GEMM_COOP_S, /* 64x64 */
+    VT_VK_SH_TO_F16,
     VT_VK_SH_ROWNORM,
     VT_VK_SH_SOFTMAX,
     VT_VK_SH_ELTWISE,
@@ -27,7 +39,8 @@ typedef enum vt_vk_shader {
 } vt_vk_shader;
 
 #define VT_VK_MAX_BINDINGS 6
-#define VT_VK_MAX_SPEC 2
+#define VT_VK_MAX_SPEC 4
+#define VT_VK_MAX_LIVE 64     /* buffer ranges tracked between barriers */
 #define VT_VK_PUSH_BYTES 128  /* the minimum every device offers */
 
 /* A buffer's device side (vt_buffer.impl). */
@@ -36,7 +49,32 @@ typedef struct vt_vk_buf {
     VkDeviceMemory mem;
     VkDeviceSize size;  /* bytes allocated: the request rounded up, at least 16 */
     void *map;          /* persistent mapping when host-visible, else NULL */
+    uint64_t id;        /* unique per backend, never reused (keys the f16 copies) */
+    uint64_t version;   /* bumped by every upload and every recorded write */
+    int gpu_written;    /* a shader or copy has written it: not a weight buffer */
 } vt_vk_buf;
+
+/* A byte range of a buffer that a recorded command reads or writes. */
+typedef struct vt_vk_range {
+    VkBuffer buf;
+    VkDeviceSize lo, hi;
+    int write;
+} vt_vk_range;
+
+/* The f16 copy of a weight view (vk_half.c). */
+typedef struct vt_vk_half {
+    uint64_t src_id;      /* the f32 buffer */
+    VkDeviceSize off;     /* byte offset of the view in it */
+    uint64_t count;       /* floats */
+    uint64_t version;     /* the source's version when converted */
+    vt_vk_buf h;          /* count halves */
+} vt_vk_half;
+
+/* A host-visible chunk that staged uploads are carved from until the next fence. */
+typedef struct vt_vk_stage {
+    vt_vk_buf buf;
+    VkDeviceSize used;
+} vt_vk_stage;
 
 /* One cached pipeline: a shader with its specialisation constants. */
 typedef struct vt_vk_pipe {
@@ -59,14 +97,29 @@ typedef struct vt_vk {
     uint32_t mem_device;   /* memory type of storage buffers */
     int device_mapped;     /* whether that type is host-visible and coherent (mapped) */
     uint32_t mem_staging;  /* host-visible coherent type for staging copies */
-    int has_coop_nv;       /* VK_NV_cooperative_matrix present (for later shaders) */
-    int has_f16;           /* shaderFloat16 + 16-bit storage (for later shaders) */
+    int has_f16;           /* storageBuffer16BitAccess enabled: the f16-weight shaders run */
+    int has_float16;       /* shaderFloat16 enabled */
+    vt_vk_coop_caps coop;  /* what the device offers for the tensor-core GEMM */
+    int coop_ok;           /* coop path usable: the caps fit and the self-check passed */
+    char coop_why[192];    /* why it is not, or what it uses */
+    double coop_nmse;      /* the self-check's error (-1 when not run) */
+    int use_f16;           /* linear reads f16 copies of weights (VITRAIL_VK_F16) */
+    int use_coop;          /* ... through the coop shader when coop_ok (VITRAIL_VK_COOP) */
+    uint32_t subgroup_size;
+    uint32_t sm_count;     /* multiprocessors (VK_NV_shader_sm_builtins), else a guess */
+    int force_tile;        /* -1, or a GEMM block variant to use for every shape (tests) */
 
     VkCommandPool cmdpool;
     VkCommandBuffer cmd;
     VkFence fence;
     int recording;         /* cmd is begun */
     int pending;           /* commands recorded since it was begun */
+    /* ranges accessed since the last barrier: a command that conflicts with one
+     * (read after write, write after read or write) gets a barrier first */
+    vt_vk_range live[VT_VK_MAX_LIVE];
+    int n_live;
+    int all_barriers;      /* VITRAIL_VK_BARRIERS=all: a barrier between every two commands */
+    uint64_t n_commands, n_barriers;  /* recorded since creation */
 
     VkDescriptorSetLayout set_layout[VT_VK_MAX_BINDINGS + 1];  /* by binding count */
     VkPipelineLayout pipe_layout[VT_VK_MAX_BINDINGS + 1];
@@ -81,6 +134,13 @@ typedef struct vt_vk {
     vt_vk_buf *garbage;
     int n_garbage, cap_garbage;
     VkDeviceSize staged_bytes;
+    vt_vk_stage *stages;   /* staging chunks, reused after every fence */
+    int n_stages;
+    vt_vk_buf readback;    /* host-visible buffer for downloads, grown as needed */
+    uint64_t next_id;
+
+    vt_vk_half *halves;    /* open-addressing table of f16 weight copies */
+    int cap_halves, n_halves;
 
     int lost;  /* VK_ERROR_DEVICE_LOST seen: every later call fails */
 
@@ -112,6 +172,10 @@ void vt_vk_buf_destroy(vt_vk *vk, vt_vk_buf *b);
 /* Destroys b now if no queued command may use it, else after the next fence. */
 int vt_vk_buf_release(vt_vk *vk, vt_vk_buf *b);
 void vt_vk_free_garbage(vt_vk *vk);
+void vt_vk_staging_destroy(vt_vk *vk);
+/* Whether this build embeds shader sh (the coop variants need a glslc that
+ * knows GL_NV_cooperative_matrix). */
+int vt_vk_shader_built(vt_vk_shader sh);
 int vt_vk_buffer_alloc(vt_backend *be, size_t bytes, vt_buffer **out);
 void vt_vk_buffer_free(vt_backend *be, vt_buffer *buf);
 int vt_vk_upload(vt_backend *be, vt_buffer *dst, size_t off, const void *src, size_t n);
@@ -120,10 +184,11 @@ int vt_vk_download(vt_backend *be, const vt_buffer *src, size_t off, void *dst, 
 /* ---- vk_pipeline.c ---- */
 int vt_vk_pipelines_init(vt_vk *vk);
 void vt_vk_pipelines_destroy(vt_vk *vk);
-/* Begins the command buffer if needed and records a barrier after earlier
- * commands, so the next command sees their writes (and does not overtake their
- * reads). */
-int vt_vk_begin_command(vt_vk *vk);
+/* Begins the command buffer if needed and, when one of the n ranges the next
+ * command accesses conflicts with a range accessed since the last barrier,
+ * records a barrier first, so the command sees earlier writes and does not
+ * overtake earlier reads. Independent commands run without one. */
+int vt_vk_begin_command(vt_vk *vk, const vt_vk_range *acc, int n);
 /* Submits what was recorded and waits for it; frees per-submission resources. */
 int vt_vk_synchronize(vt_backend *be);
 
@@ -137,6 +202,19 @@ typedef struct vt_vk_binding {
  * ignored by shaders without constants) with the bindings and push constants. */
 int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const vt_vk_binding *binds, const void *push,
                    uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz);
+
+/* ---- vk_half.c: f16 copies of weights ---- */
+/* The f16 copy of floats [first, first + count) of buffer b (a weight buffer:
+ * uploaded by the host, never written on the device), converted on first use
+ * and again after an upload changed b; *out stays valid until b is freed. */
+int vt_vk_half_get(vt_vk *vk, const vt_vk_buf *b, VkDeviceSize off, uint64_t count, const vt_vk_buf **out);
+/* Drops the copies made from buffer id (when it is freed). */
+void vt_vk_half_forget(vt_vk *vk, uint64_t id);
+void vt_vk_half_destroy(vt_vk *vk);
+
+/* ---- vk_matmul.c ---- */
+/* Decides the coop path from vk->coop and runs its self-check (device creation). */
+int vt_vk_matmul_init(vt_vk *vk);
 
 /* ---- tensor checks and bindings (vk_ops.c) ---- */
 /* Checks that t is an F32 tensor in one of this backend's buffers, with the

@@ -15,17 +15,34 @@ static const struct {
     const char *name;  /* the variant's name in shaders/meson.build */
     int bindings;
     int n_spec;
+    unsigned writes;   /* bit i: binding i is written (for barrier tracking) */
 } shader_info[VT_VK_SH_COUNT] = {
-    [VT_VK_SH_GEMM] = {"gemm", 4, 0},
-    [VT_VK_SH_CONV2D] = {"conv2d", 4, 0},
-    [VT_VK_SH_ROWNORM] = {"rownorm", 4, 0},
-    [VT_VK_SH_SOFTMAX] = {"softmax", 2, 0},
-    [VT_VK_SH_ELTWISE] = {"eltwise", 4, 0},
-    [VT_VK_SH_PATCH] = {"patch", 2, 0},
-    [VT_VK_SH_UPSAMPLE] = {"upsample", 2, 0},
-    [VT_VK_SH_ATTN_FULL] = {"attn_full", 5, 2},
-    [VT_VK_SH_ATTN_WINDOW] = {"attn_window", 4, 2},
+    [VT_VK_SH_CONV2D] = {"conv2d", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_L] = {"gemm_l", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMM_M] = {"gemm_m", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMM_S] = {"gemm_s", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMM_L_H] = {"gemm_l_h", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMM_M_H] = {"gemm_m_h", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMM_S_H] = {"gemm_s_h", 4, 4, 1u << 2},
+    [VT_VK_SH_GEMV] = {"gemv", 4, 1, 1u << 2},
+    [VT_VK_SH_GEMV_H] = {"gemv_h", 4, 1, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_L] = {"gemm_coop_l", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_S] = {"gemm_coop_s", 4, 0, 1u << 2},
+    [VT_VK_SH_TO_F16] = {"to_f16", 2, 0, 1u << 1},
+    [VT_VK_SH_ROWNORM] = {"rownorm", 4, 0, 1u << 1},
+    [VT_VK_SH_SOFTMAX] = {"softmax", 2, 0, 1u << 1},
+    [VT_VK_SH_ELTWISE] = {"eltwise", 4, 0, 1u << 0},
+    [VT_VK_SH_PATCH] = {"patch", 2, 0, 3u}, /* x or tokens, by direction */
+    [VT_VK_SH_UPSAMPLE] = {"upsample", 2, 0, 1u << 1},
+    [VT_VK_SH_ATTN_FULL] = {"attn_full", 5, 2, 1u << 3},
+    [VT_VK_SH_ATTN_WINDOW] = {"attn_window", 4, 2, 1u << 3},
 };
+
+int vt_vk_shader_built(vt_vk_shader sh) {
+    for (int i = 0; i < vt_spirv_count; i++)
+        if (strcmp(vt_spirv_blobs[i].name, shader_info[sh].name) == 0) return 1;
+    return 0;
+}
 
 int vt_vk_pipelines_init(vt_vk *vk) {
     VkDescriptorSetLayoutBinding b[VT_VK_MAX_BINDINGS];
@@ -127,7 +144,10 @@ static int get_pipeline(vt_vk *vk, vt_vk_shader sh, const uint32_t *spec_in, VkP
     if ((rc = vt_vk_result(vk, vkCreateComputePipelines(vk->dev, VK_NULL_HANDLE, 1, &ci, NULL, &pipe),
                            "vkCreateComputePipelines")))
         return rc;
-    vk->pipes[vk->n_pipes++] = (vt_vk_pipe){.shader = (int)sh, .spec = {spec[0], spec[1]}, .pipe = pipe};
+    vt_vk_pipe *np = &vk->pipes[vk->n_pipes++];
+    np->shader = (int)sh;
+    memcpy(np->spec, spec, sizeof spec);
+    np->pipe = pipe;
     *out = pipe;
     return VT_OK;
 }
@@ -163,7 +183,11 @@ static int alloc_set(vt_vk *vk, int n, VkDescriptorSet *out) {
     }
 }
 
-int vt_vk_begin_command(vt_vk *vk) {
+static int overlaps(const vt_vk_range *a, const vt_vk_range *b) {
+    return a->buf == b->buf && a->lo < b->hi && b->lo < a->hi && (a->write || b->write);
+}
+
+int vt_vk_begin_command(vt_vk *vk, const vt_vk_range *acc, int n) {
     if (!vk->recording) {
         VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
@@ -171,20 +195,29 @@ int vt_vk_begin_command(vt_vk *vk) {
         if (rc) return rc;
         vk->recording = 1;
         vk->pending = 0;
-        return VT_OK;
+        vk->n_live = 0;
     }
-    if (vk->pending) {
-        /* One full barrier between consecutive commands: every op reads what the
-         * ones before it wrote (read-after-write) or overwrites what they read
-         * (write-after-read). Tracking buffer ranges to skip barriers between
-         * independent ops is later work. */
+    vk->n_commands++;
+    int need = vk->pending && (vk->all_barriers || vk->n_live + n > VT_VK_MAX_LIVE);
+    for (int i = 0; !need && i < n; i++)
+        for (int j = 0; !need && j < vk->n_live; j++) need = overlaps(&acc[i], &vk->live[j]);
+    if (need) {
+        /* A full barrier, since commands mix compute and transfer and the ranges
+         * are conservative anyway (bindings start at aligned offsets and strided
+         * views cover their gaps). Between a DiT block's ops it is needed almost
+         * everywhere; it is skipped between independent ones such as the six
+         * adaLN products of a block. */
         VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT |
+                                               VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
                               .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
                                                VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
         const VkPipelineStageFlags st = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
         vkCmdPipelineBarrier(vk->cmd, st, st, 0, 1, &mb, 0, NULL, 0, NULL);
+        vk->n_barriers++;
+        vk->n_live = 0;
     }
+    for (int i = 0; i < n && vk->n_live < VT_VK_MAX_LIVE; i++) vk->live[vk->n_live++] = acc[i];
     return VT_OK;
 }
 
@@ -215,7 +248,19 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
                                        .pBufferInfo = &bi[i]};
     }
     vkUpdateDescriptorSets(vk->dev, (uint32_t)nb, wr, 0, NULL);
-    if ((rc = vt_vk_begin_command(vk))) return rc;
+    vt_vk_range acc[VT_VK_MAX_BINDINGS];
+    for (int i = 0; i < nb; i++) {
+        const int w = (shader_info[shader].writes >> i) & 1;
+        acc[i] = (vt_vk_range){.buf = binds[i].buf->buf, .lo = binds[i].offset, .hi = binds[i].offset + binds[i].range,
+                               .write = w};
+        if (w) {
+            /* the binding is const for the op; the version is the backend's bookkeeping */
+            vt_vk_buf *wb = (vt_vk_buf *)binds[i].buf;
+            wb->version++;
+            wb->gpu_written = 1;
+        }
+    }
+    if ((rc = vt_vk_begin_command(vk, acc, nb))) return rc;
     vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
     vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout[nb], 0, 1, &set, 0, NULL);
     vkCmdPushConstants(vk->cmd, vk->pipe_layout[nb], VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);

@@ -1,0 +1,147 @@
+// The linear op on tensor cores through GL_NV_cooperative_matrix:
+//   y (M, N) = act(alpha * x (M, K) . w^T + bias),  w (N, K) stored as float16
+// with 16x16x16 fragments, f16 inputs and f32 accumulators. A workgroup of
+// SG_M x SG_N subgroups (of 32 invocations) computes a BM x BN block of y; each
+// subgroup an FM x FN grid of 16x16 fragments. Every BK-deep slice of x (f32,
+// rounded to f16 on the way) and of w is staged in shared memory, rows padded by
+// 16 bytes against bank conflicts, while the next slice is read into registers.
+// The epilogue goes through a per-subgroup 16x16 scratch, because the layout of
+// an accumulator's elements across invocations is the driver's.
+//
+// Requirements the backend checks before choosing this shader: K % 8 == 0, x
+// rows 16-byte aligned (a_off % 4 == 0), w's f16 copy at offset 0 with rows of K
+// halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
+// It is selected at run time only, after a self-check against the portable path.
+#version 450
+#pragma use_vulkan_memory_model
+#extension GL_NV_cooperative_matrix : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+#ifndef SG_M
+#define SG_M 2   // subgroups along m
+#define SG_N 4   // subgroups along n
+#define FM 4     // fragments per subgroup along m
+#define FN 2     // fragments per subgroup along n
+#endif
+#define BK 32u
+#define NSG (SG_M * SG_N)
+#define NT (NSG * 32)
+#define BM (SG_M * FM * 16)
+#define BN (SG_N * FN * 16)
+#define RS ((BK + 8u) / 8u)                  // shared row stride in uvec4 (8 halves each)
+#define CHUNKS_A (BM * (BK / 8u) / NT)       // 8-element chunks of a slice per invocation
+#define CHUNKS_B (BN * (BK / 8u) / NT)
+
+layout(local_size_x = NT) in;
+
+layout(std430, binding = 0) readonly buffer BufA4 { vec4 a4[]; };
+layout(std430, binding = 1) readonly buffer BufB8 { uvec4 b8[]; };  // 8 halves per element
+layout(std430, binding = 2) writeonly buffer BufC { float c[]; };
+layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
+
+// gemm_push of core/vulkan/vk_ops.c
+layout(push_constant) uniform Push {
+    uint M, N, K;
+    uint a_off, a_bs, a_sm, a_sk;
+    uint b_off, b_bs, b_sk, b_sn;
+    uint c_off, c_bs, c_sm;
+    uint bias_off, flags;
+    float alpha;
+} pc;
+
+shared uvec4 As[BM * RS];
+shared uvec4 Bs[BN * RS];
+shared float Cs[NSG * 256];
+
+uvec4 ra[CHUNKS_A];
+uvec4 rb[CHUNKS_B];
+
+// chunk e of a slice: row e / (BK/8), halves [8 (e % (BK/8)), +8) of it
+void fetch(uint m0, uint n0, uint k0, uint lid) {
+    [[unroll]] for (uint i = 0u; i < CHUNKS_A; i++) {
+        const uint e = lid + i * NT;
+        const uint m = m0 + e / (BK / 8u), k = k0 + (e % (BK / 8u)) * 8u;
+        uvec4 v = uvec4(0u);
+        if (m < pc.M && k < pc.K) {
+            const uint at = (pc.a_off + m * pc.a_sm + k) / 4u;
+            const vec4 lo = a4[at], hi = a4[at + 1u];
+            v = uvec4(packHalf2x16(lo.xy), packHalf2x16(lo.zw), packHalf2x16(hi.xy), packHalf2x16(hi.zw));
+        }
+        ra[i] = v;
+    }
+    [[unroll]] for (uint i = 0u; i < CHUNKS_B; i++) {
+        const uint e = lid + i * NT;
+        const uint n = n0 + e / (BK / 8u), k = k0 + (e % (BK / 8u)) * 8u;
+        rb[i] = (n < pc.N && k < pc.K) ? b8[(pc.b_off + n * pc.b_sn + k) / 8u] : uvec4(0u);
+    }
+}
+
+void stash(uint lid) {
+    [[unroll]] for (uint i = 0u; i < CHUNKS_A; i++) {
+        const uint e = lid + i * NT;
+        As[(e / (BK / 8u)) * RS + e % (BK / 8u)] = ra[i];
+    }
+    [[unroll]] for (uint i = 0u; i < CHUNKS_B; i++) {
+        const uint e = lid + i * NT;
+        Bs[(e / (BK / 8u)) * RS + e % (BK / 8u)] = rb[i];
+    }
+}
+
+void main() {
+    const uint lid = gl_LocalInvocationID.x;
+    const uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+    const uint wm = sg / SG_N, wn = sg % SG_N;
+    const uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
+
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[FM][FN];
+    [[unroll]] for (uint i = 0u; i < FM; i++)
+        [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+
+    fetch(m0, n0, 0u, lid);
+    for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
+        barrier();  // the previous slice is consumed
+        stash(lid);
+        barrier();
+        if (k0 + BK < pc.K) fetch(m0, n0, k0 + BK, lid);
+        [[unroll]] for (uint kk = 0u; kk < BK / 16u; kk++) {
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[FM];
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fb[FN];
+            [[unroll]] for (uint i = 0u; i < FM; i++)
+                coopMatLoadNV(fa[i], As, (wm * FM * 16u + i * 16u) * RS + kk * 2u, RS, false);
+            // B (k, n) = w[n][k]: column n of B is a row of the staged w slice
+            [[unroll]] for (uint j = 0u; j < FN; j++)
+                coopMatLoadNV(fb[j], Bs, (wn * FN * 16u + j * 16u) * RS + kk * 2u, RS, true);
+            [[unroll]] for (uint i = 0u; i < FM; i++)
+                [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
+        }
+    }
+
+    // epilogue: fragment -> scratch -> alpha, bias, activation -> y, 8 values per lane
+    const uint act = pc.flags & 3u;
+    const bool has_bias = (pc.flags & 4u) != 0u;
+    const uint r = lane / 2u, c0 = (lane % 2u) * 8u;
+    [[unroll]] for (uint i = 0u; i < FM; i++) {
+        [[unroll]] for (uint j = 0u; j < FN; j++) {
+            coopMatStoreNV(acc[i][j], Cs, sg * 256u, 16u, false);
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            const uint m = m0 + wm * FM * 16u + i * 16u + r;
+            const uint nb = n0 + wn * FN * 16u + j * 16u + c0;
+            if (m < pc.M) {
+                [[unroll]] for (uint q = 0u; q < 8u; q++) {
+                    const uint n = nb + q;
+                    if (n >= pc.N) continue;
+                    float v = pc.alpha * Cs[sg * 256u + r * 16u + c0 + q];
+                    if (has_bias) v += bias[pc.bias_off + n];
+                    c[pc.c_off + m * pc.c_sm + n] = vt_act(v, act);
+                }
+            }
+            subgroupBarrier();  // the scratch is read before the next fragment lands
+        }
+    }
+}
