@@ -196,6 +196,9 @@ int vt_vk_synchronize(vt_backend *be);
 typedef struct vt_vk_binding {
     const vt_vk_buf *buf;
     VkDeviceSize offset, range;
+    /* the bytes the op touches, for barrier tracking (the binding starts at an
+     * aligned offset below them); both 0: the whole binding */
+    VkDeviceSize lo, hi;
 } vt_vk_binding;
 
 /* Records one dispatch of `shader` (specialised by spec[], VT_VK_MAX_SPEC values,

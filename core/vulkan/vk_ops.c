@@ -55,6 +55,8 @@ int vt_vk_bind(vt_vk *vk, const char *op, const char *what, const vt_tensor *t, 
     bind->buf = impl;
     bind->offset = base;
     bind->range = range;
+    bind->lo = start < impl->size ? start : base;
+    bind->hi = start < impl->size ? end : base + range;
     *elem = start >= impl->size ? 0u : (uint32_t)((start - base) / sizeof(float));
     return VT_OK;
 }

@@ -251,7 +251,10 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
     vt_vk_range acc[VT_VK_MAX_BINDINGS];
     for (int i = 0; i < nb; i++) {
         const int w = (shader_info[shader].writes >> i) & 1;
-        acc[i] = (vt_vk_range){.buf = binds[i].buf->buf, .lo = binds[i].offset, .hi = binds[i].offset + binds[i].range,
+        const int exact = binds[i].hi > binds[i].lo;
+        acc[i] = (vt_vk_range){.buf = binds[i].buf->buf,
+                               .lo = exact ? binds[i].lo : binds[i].offset,
+                               .hi = exact ? binds[i].hi : binds[i].offset + binds[i].range,
                                .write = w};
         if (w) {
             /* the binding is const for the op; the version is the backend's bookkeeping */
