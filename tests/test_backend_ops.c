@@ -683,7 +683,7 @@ static void attn_case(const char *label, vt_attn_desc desc, int B, int Nq, int N
         A.off_k = hd;
         A.off_v = 2 * hd;
         out = mk3(B, Nq, (int64_t)hd + 8, seed + 1, 1.0f);
-        A.off_o = 3;
+        A.off_o = aligned_tens ? 4 : 3;
         A.ld_o = hd + 8;
     } else {
         q = mk3(B, Nq, (int64_t)hd, seed, 1.0f);
@@ -706,8 +706,8 @@ static void attn_case(const char *label, vt_attn_desc desc, int B, int Nq, int N
     A.q = &q->g, A.k = &k->g, A.v = &v->g, A.out = &out->g, A.key_mask = G(mask);
     ok(gpu->iface->attention(gpu, &A));
     char what[128];
-    snprintf(what, sizeof what, "%s B%d Nq%d Nk%d h%d d%d%s%s", label, B, Nq, Nk, heads, D, fused ? " fused" : "",
-             mask_mode ? " masked" : "");
+    snprintf(what, sizeof what, "%s B%d Nq%d Nk%d h%d d%d%s%s%s", label, B, Nq, Nk, heads, D, fused ? " fused" : "",
+             mask_mode ? " masked" : "", aligned_tens ? " vec4" : "");
     check(out, "attention", what);
     if (mask_mode == 2) {
         /* the batch without keys outputs zeros on the Vulkan side too */
@@ -768,6 +768,25 @@ START_TEST(attention_neighborhood) {
     attn_case("hood 3d causal 3x5x5", hood(6, 8, 8, 3, 5, 5, 1, 1, 1, 1), 1, 384, 384, 2, 32, 1, 0, 827);
     attn_case("hood 3d causal dil_t 2", hood(6, 6, 6, 2, 3, 3, 2, 1, 1, 1), 1, 216, 216, 2, 32, 0, 0, 828);
     attn_case("hood 3d causal kt 1", hood(3, 5, 5, 1, 3, 3, 1, 1, 1, 1), 2, 75, 75, 2, 32, 0, 0, 829);
+}
+END_TEST
+
+START_TEST(attention_vec4) {
+    /* rows 16-byte aligned with head sizes that are multiples of 4: the shaders
+     * read and write whole vec4s (the other tests use odd offsets) */
+    aligned_tens = 1;
+    attn_case("full", desc_of(VT_ATTN_FULL, 1, 16, 16), 2, 256, 256, 4, 64, 1, 0, 870);
+    attn_case("full", desc_of(VT_ATTN_FULL, 1, 1, 70), 2, 70, 70, 2, 72, 0, 1, 871);
+    attn_case("cross", desc_of(VT_ATTN_CROSS, 1, 8, 8), 3, 64, 29, 2, 32, 0, 2, 872);
+    attn_case("hood 2d 7x7", hood(1, 16, 16, 1, 7, 7, 1, 1, 1, 0), 2, 256, 256, 4, 32, 1, 0, 873);
+    attn_case("hood 3d causal 3x5x5", hood(6, 8, 8, 3, 5, 5, 1, 1, 1, 1), 1, 384, 384, 2, 72, 1, 0, 874);
+    vt_attn_desc d = desc_of(VT_ATTN_AXIAL, 4, 8, 12);
+    d.axis = 0;
+    attn_case("axial T", d, 1, 384, 384, 2, 64, 1, 0, 875);
+    aligned_tens = 0;
+    /* a head size that is no multiple of 4: padded vec4s in registers */
+    attn_case("full", desc_of(VT_ATTN_FULL, 1, 1, 33), 1, 33, 33, 2, 30, 0, 0, 876);
+    attn_case("hood 2d 3x3", hood(1, 6, 6, 1, 3, 3, 1, 1, 1, 0), 1, 36, 36, 2, 30, 1, 0, 877);
 }
 END_TEST
 
@@ -1014,6 +1033,7 @@ int main(void) {
     tcase_add_test(tc, attention_full_cross);
     tcase_add_test(tc, attention_neighborhood);
     tcase_add_test(tc, attention_axial_block_grid);
+    tcase_add_test(tc, attention_vec4);
     tcase_add_test(tc, dit_block_one_submission);
     tcase_add_test(tc, buffers_and_ordering);
     tcase_add_test(tc, staging_path);

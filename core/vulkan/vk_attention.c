@@ -13,7 +13,6 @@ enum { AX_SAME = 0, AX_WINDOW, AX_CAUSAL, AX_BLOCK, AX_ALL };
 
 #define MAX_HEAD_DIM 256   /* per-invocation query and accumulator arrays */
 #define ATTN_WG 64         /* queries per workgroup, both shaders */
-#define WINDOW_CHUNK 16    /* keys per online-softmax step in attn_window */
 #define SHARED_BUDGET 16384 /* bytes of K and V tiles in attn_full: the least any device offers */
 
 typedef struct full_push {
@@ -31,6 +30,13 @@ typedef struct window_push {
     float scale;
     int32_t mode[3], L[3], kern[3], dil[3];
 } window_push;
+
+/* Whether q, k, v and out rows can be read and written as vec4s: element
+ * offsets, row strides and the head size all multiples of 4 (bindings start
+ * 16-byte aligned). */
+static uint32_t vec4_ok(const uint32_t off[4], const uint32_t ld[4], uint32_t d) {
+    return ((off[0] | off[1] | off[2] | off[3] | ld[0] | ld[1] | ld[2] | ld[3] | d) & 3u) == 0;
+}
 
 /* Per axis (T, H, W): the rule, window length and dilation of the pattern. */
 static int setup_axes(vt_vk *vk, const vt_attn_desc *D, window_push *p) {
@@ -175,7 +181,8 @@ int vt_vk_attention(vt_backend *be, const vt_attn_args *a) {
         uint32_t bc = SHARED_BUDGET / (2 * sizeof(float) * d);
         if (bc > 64) bc = 64;
         if (bc < 1) bc = 1;
-        const uint32_t spec[2] = {d, bc};
+        const uint32_t off[4] = {p.q_off, p.k_off, p.v_off, p.o_off}, ld[4] = {p.ld_q, p.ld_k, p.ld_v, p.ld_o};
+        const uint32_t spec[3] = {d, bc, vec4_ok(off, ld, d)};
         return vt_vk_dispatch(vk, VT_VK_SH_ATTN_FULL, spec, bd, &p, sizeof p, gx, (uint32_t)a->heads, (uint32_t)a->B);
     }
 
@@ -192,6 +199,7 @@ int vt_vk_attention(vt_backend *be, const vt_attn_args *a) {
         (rc = vt_vk_bind(vk, "attention", "v", a->v, a->off_v, span[2], &bd[2], &p.v_off)) ||
         (rc = vt_vk_bind(vk, "attention", "out", a->out, a->off_o, span[3], &bd[3], &p.o_off)))
         return rc;
-    const uint32_t spec[2] = {d, WINDOW_CHUNK};
+    const uint32_t off[4] = {p.q_off, p.k_off, p.v_off, p.o_off}, ld[4] = {p.ld_q, p.ld_k, p.ld_v, p.ld_o};
+    const uint32_t spec[2] = {d, vec4_ok(off, ld, d)};
     return vt_vk_dispatch(vk, VT_VK_SH_ATTN_WINDOW, spec, bd, &p, sizeof p, gx, (uint32_t)a->heads, (uint32_t)a->B);
 }

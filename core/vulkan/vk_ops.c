@@ -40,8 +40,11 @@ int vt_vk_bind(vt_vk *vk, const char *op, const char *what, const vt_tensor *t, 
                         (unsigned long long)first, (unsigned long long)(first + count), t->buf->size);
     if (end == start) end = start + sizeof(float); /* an empty range is invalid; the buffer has >= 16 bytes */
     if (end > impl->size) end = impl->size;
-    /* bind from an offset the device accepts; the shader skips to `first` */
-    const uint64_t align = vk->props.limits.minStorageBufferOffsetAlignment ? vk->props.limits.minStorageBufferOffsetAlignment : 1;
+    /* bind from an offset the device accepts, and at least 16-byte aligned, so
+     * that a shader's vec4 view of the binding matches element offsets that are
+     * multiples of 4; the shader skips to `first` */
+    uint64_t align = vk->props.limits.minStorageBufferOffsetAlignment;
+    if (align < 16) align = 16;
     uint64_t base = start / align * align;
     uint64_t range = end - base;
     if (start >= impl->size) {

@@ -34,7 +34,7 @@ static const struct {
     [VT_VK_SH_ELTWISE] = {"eltwise", 4, 0, 1u << 0},
     [VT_VK_SH_PATCH] = {"patch", 2, 0, 3u}, /* x or tokens, by direction */
     [VT_VK_SH_UPSAMPLE] = {"upsample", 2, 0, 1u << 1},
-    [VT_VK_SH_ATTN_FULL] = {"attn_full", 5, 2, 1u << 3},
+    [VT_VK_SH_ATTN_FULL] = {"attn_full", 5, 3, 1u << 3},
     [VT_VK_SH_ATTN_WINDOW] = {"attn_window", 4, 2, 1u << 3},
 };
 
