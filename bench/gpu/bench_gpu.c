@@ -1,7 +1,17 @@
 /* vt-bench-gpu: vitrail's Vulkan backend on the shapes of bench/gpu/torch_bench.py
- * (matmul at DiT shapes, full and neighborhood attention, whole DiT forwards),
- * one line per case: `name ms GFLOP/s`. run.sh pairs them with PyTorch's. The
- * CPU backend is not involved; timings include the submit and the wait. */
+ * (issue 6's table): linear at DiT shapes in f32 and f16, full and neighborhood
+ * attention, whole DiT forwards in f32 and f16. One line per case on stdout,
+ * `name ms GFLOP/s path`, which run.sh pairs with PyTorch's; lines starting
+ * with '#' say which device and matrix paths ran. The CPU backend is not
+ * involved. Times include recording, the submit and the wait: a batch of runs
+ * is recorded into one submission (as a DiT step is) and sized to take about
+ * 50 ms, best of 3 batches.
+ *   vt-bench-gpu [--quick] [matmul] [attn] [dit]
+ * (--quick: small shapes only, for a smoke test; sections: all when none named,
+ * so that run.sh can retry one section alone). 
+ * "f32" rows run with f16 weights off (VITRAIL_VK_F16=0's path), "f16" rows on
+ * the f16 paths: coop-nv (tensor cores) where the device offers it and its
+ * self-check passed, else f16-weights (the portable shaders). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,17 +34,20 @@ static double now(void) {
 
 static vt_backend *be;
 static vt_context *ctx;
+static int have_f16;
 
 static void die(const char *what) {
     fprintf(stderr, "vt-bench-gpu: %s: %s\n", what, vt_context_error(ctx));
     exit(1);
 }
 
-static vt_buffer *buf_random(size_t n, uint64_t seed) {
+static vt_buffer *buf_random(size_t n, uint64_t seed, float scale) {
     vt_buffer *b;
     if (be->iface->buffer_alloc(be, n * sizeof(float), &b)) die("alloc");
     float *h = malloc(n * sizeof *h);
+    if (!h) die("host memory");
     vt_rng_normal(seed, 0, 0, h, n);
+    for (size_t i = 0; i < n; i++) h[i] *= scale;
     if (be->iface->upload(be, b, 0, h, n * sizeof *h)) die("upload");
     free(h);
     return b;
@@ -51,14 +64,29 @@ static void gpu_sync(void) {
     if (be->iface->synchronize && be->iface->synchronize(be)) die("synchronize");
 }
 
-/* Best mean time of 3 rounds of `reps` runs, each round one submission wait. */
+/* Puts the backend on f32 (0) or the f16 paths (1); the path linear takes. */
+static const char *precision(int f16) {
+    if (f16 && !have_f16) return NULL;
+    if (vt_backend_vulkan_set_f16(be, f16)) die("set_f16");
+    return vt_vk_path_name(vt_backend_vulkan_linear_path(be));
+}
+
+/* Best mean time in ms of 3 batches, each `reps` runs and one wait; reps is
+ * sized from a timed first run so a batch takes ~50 ms (at most max_reps). */
 typedef int (*run_fn)(void *arg);
-static double timed(run_fn fn, void *arg, int reps) {
+static double timed(run_fn fn, void *arg, int max_reps) {
     if (fn(arg)) die("warm-up");
     gpu_sync();
+    double t0 = now();
+    if (fn(arg)) die("run");
+    gpu_sync();
+    double one = now() - t0;
+    int reps = one > 0 ? (int)(0.05 / one) : max_reps;
+    if (reps < 2) reps = 2;
+    if (reps > max_reps) reps = max_reps;
     double best = 1e30;
     for (int r = 0; r < 3; r++) {
-        double t0 = now();
+        t0 = now();
         for (int i = 0; i < reps; i++)
             if (fn(arg)) die("run");
         gpu_sync();
@@ -79,15 +107,20 @@ static int run_at(void *a) { return be->iface->attention(be, &((at_arg *)a)->a);
 
 static void bench_matmul(int M, int K, int N) {
     mm_arg m;
-    vt_buffer *bx = buf_random((size_t)M * K, 1), *bw = buf_random((size_t)N * K, 2), *bb = buf_random((size_t)N, 3), *by;
+    vt_buffer *bx = buf_random((size_t)M * K, 1, 1.0f), *bw = buf_random((size_t)N * K, 2, 1.0f / sqrtf((float)K));
+    vt_buffer *bb = buf_random((size_t)N, 3, 0.1f), *by;
     if (be->iface->buffer_alloc(be, (size_t)M * N * sizeof(float), &by)) die("alloc");
     m.x = tview(bx, 2, M, K, 0);
     m.w = tview(bw, 2, N, K, 0);
     m.b = tview(bb, 1, N, 0, 0);
     m.y = tview(by, 2, M, N, 0);
-    double ms = timed(run_mm, &m, 10);
-    printf("matmul_f32_%dx%dx%d %.4f %.1f\n", M, K, N, ms, 2.0 * M * N * K / ms * 1e-6);
-    fflush(stdout);
+    for (int f16 = 0; f16 < 2; f16++) {
+        const char *path = precision(f16);
+        if (!path) continue;
+        double ms = timed(run_mm, &m, 200);
+        printf("matmul_%s_%dx%dx%d %.4f %.1f %s\n", f16 ? "f16" : "f32", M, K, N, ms, 2.0 * M * N * K / ms * 1e-6, path);
+        fflush(stdout);
+    }
     be->iface->buffer_free(be, bx), be->iface->buffer_free(be, bw), be->iface->buffer_free(be, bb), be->iface->buffer_free(be, by);
 }
 
@@ -95,7 +128,7 @@ static void bench_attention(const char *name, int side, int kernel, int heads) {
     const int N = side * side, d = 64, C = heads * d;
     at_arg A;
     memset(&A, 0, sizeof A);
-    vt_buffer *bq = buf_random((size_t)N * 3 * C, 4), *bo;
+    vt_buffer *bq = buf_random((size_t)N * 3 * C, 4, 1.0f), *bo;
     if (be->iface->buffer_alloc(be, (size_t)N * C * sizeof(float), &bo)) die("alloc");
     vt_tensor tq = tview(bq, 3, 1, N, 3 * C), to = tview(bo, 3, 1, N, C);
     A.a.desc.kind = kernel ? VT_ATTN_NEIGHBORHOOD : VT_ATTN_FULL;
@@ -114,9 +147,9 @@ static void bench_attention(const char *name, int side, int kernel, int heads) {
     A.a.ld_q = A.a.ld_k = A.a.ld_v = 3 * (size_t)C;
     A.a.out = &to;
     A.a.ld_o = (size_t)C;
-    double keys = kernel ? (double)kernel * kernel : (double)N;
-    double ms = timed(run_at, &A, kernel ? 10 : 3);
-    printf("%s_%dx%d %.4f %.1f\n", name, side, side, ms, 4.0 * N * keys * d * heads / ms * 1e-6);
+    const double keys = kernel ? (double)kernel * kernel : (double)N;
+    double ms = timed(run_at, &A, 100);
+    printf("%s_%dx%d %.4f %.1f f32\n", name, side, side, ms, 4.0 * N * keys * d * heads / ms * 1e-6);
     fflush(stdout);
     be->iface->buffer_free(be, bq), be->iface->buffer_free(be, bo);
 }
@@ -127,6 +160,10 @@ static int run_dit(void *a) {
     return vt_dit_forward(da->d, &da->in, da->out);
 }
 
+/* DiT's blocks on `img`² latents (4 channels, patch 2): img 32 gives 256 tokens,
+ * 64 gives 1024; frames > 0 makes a clip with the given attention per block.
+ * Timed in f32 and in f16 on the same model (the f16 weight copies are made in
+ * the warm-up). */
 static void bench_dit(const char *name, int D, int depth, int heads, int img, int frames, const char *attn) {
     char cfg[2048];
     if (frames)
@@ -141,6 +178,7 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
                  img, img, D, depth, heads);
     char path[] = "/tmp/vt-bench-gpu-XXXXXX";
     int fd = mkstemp(path);
+    if (fd < 0) die("mkstemp");
     close(fd);
     if (vt_dit_write_random(ctx, cfg, 1, NULL, 0, path)) die("model");
     vt_st_file *f;
@@ -151,6 +189,7 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
     float *x = malloc(nx * 4), t[1] = {500};
     int32_t y[1] = {207};
     da.out = malloc(nx * 2 * 4);
+    if (!x || !da.out) die("host memory");
     vt_rng_normal(3, 0, 0, x, nx);
     memset(&da.in, 0, sizeof da.in);
     da.in.batch = 1;
@@ -160,39 +199,90 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
     da.in.x = x;
     da.in.t = t;
     da.in.y = y;
-    double ms = timed(run_dit, &da, 5);
-    int N = T * (img / 2) * (img / 2);
-    double flops = (double)depth * (24.0 * N * D * D + 4.0 * N * (double)N * D);
-    printf("%s %.4f %.1f\n", name, ms, flops / ms * 1e-6);
-    fflush(stdout);
+    const int N = T * (img / 2) * (img / 2);
+    /* 24·N·D² for the linears of a block; attention's QKᵀ and PV: 4·N·keys·D */
+    double keys = N;
+    if (frames) keys = 0.5 * (img / 2) * (img / 2) + 0.5 * frames; /* spatial and temporal blocks alternate */
+    const double flops = (double)depth * (24.0 * N * D * D + 4.0 * N * keys * D);
+    for (int f16 = 0; f16 < 2; f16++) {
+        const char *p = precision(f16);
+        if (!p) continue;
+        double ms = timed(run_dit, &da, 20);
+        uint64_t c1, b1, c2, b2;
+        vt_backend_vulkan_counters(be, &c1, &b1);
+        if (run_dit(&da)) die("forward");
+        vt_backend_vulkan_counters(be, &c2, &b2);
+        printf("%s_%s %.4f %.1f %s\n", name, f16 ? "f16" : "f32", ms, flops / ms * 1e-6, p);
+        printf("# %s_%s: %llu commands and %llu barriers per forward\n", name, f16 ? "f16" : "f32",
+               (unsigned long long)(c2 - c1), (unsigned long long)(b2 - b1));
+        fflush(stdout);
+    }
     vt_dit_destroy(&da.d);
     vt_st_close(&f);
     unlink(path);
     free(x), free(da.out);
 }
 
-int main(void) {
+static int want(int argc, char **argv, const char *section) {
+    int named = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') continue;
+        named = 1;
+        if (strcmp(argv[i], section) == 0) return 1;
+    }
+    return !named;
+}
+
+int main(int argc, char **argv) {
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+        } else if (strcmp(argv[i], "matmul") && strcmp(argv[i], "attn") && strcmp(argv[i], "dit")) {
+            fprintf(stderr, "usage: vt-bench-gpu [--quick] [matmul] [attn] [dit]\n");
+            return 2;
+        }
+    }
     vt_context_params p = vt_context_default_params();
     ctx = vt_context_create(&p);
     be = vt_backend_vulkan_create(ctx, -1);
     if (!be) die("no Vulkan device");
-    fprintf(stderr, "vt-bench-gpu on %s\n", vt_backend_vulkan_device_name(be));
-    int shapes[][3] = {{256, 384, 1536}, {1024, 1152, 4608}, {4096, 1152, 1152}, {8192, 1152, 4608}};
-    for (int i = 0; i < 4; i++) bench_matmul(shapes[i][0], shapes[i][1], shapes[i][2]);
-    for (int side = 64; side <= 128; side *= 2) {
-        bench_attention("attn_full_f32", side, 0, 8);
-        bench_attention("attn_nbhd7_f32", side, 7, 8);
-        bench_attention("attn_nbhd13_f32", side, 13, 8);
+    have_f16 = vt_backend_vulkan_set_f16(be, 1) == VT_OK;
+    printf("# device: %s\n", vt_backend_vulkan_device_name(be));
+    printf("# f16 paths: %s; cooperative matrix: %s\n", have_f16 ? "available" : "none (no 16-bit storage)",
+           vt_backend_vulkan_coop_status(be));
+    if (have_f16) {
+        for (int path = VT_VK_PATH_F16; path <= VT_VK_PATH_COOP; path++) {
+            double e;
+            if (vt_backend_vulkan_selfcheck(be, (vt_vk_path)path, &e) == VT_OK)
+                printf("# self-check %s against f32: NMSE %.2e\n", vt_vk_path_name((vt_vk_path)path), e);
+        }
     }
-    bench_dit("dit_s2_256", 384, 12, 6, 32, 0, NULL);
-    bench_dit("dit_s2_1024", 384, 12, 6, 64, 0, NULL);
-    bench_dit("dit_xl2_256", 1152, 28, 16, 32, 0, NULL);
-    bench_dit("dit_xl2_1024", 1152, 28, 16, 64, 0, NULL);
-    /* a clip: 8 frames of 16x16 tokens, spatial and temporal blocks alternating */
-    char attn[1024] = "";
-    for (int i = 0; i < 12; i++) strcat(attn, i % 2 ? "\"temporal\"," : "\"spatial\",");
-    attn[strlen(attn) - 1] = 0;
-    bench_dit("dit_video_8x256", 384, 12, 6, 32, 8, attn);
+    fflush(stdout);
+    if (want(argc, argv, "matmul")) {
+        const int shapes[][3] = {{256, 384, 1536}, {256, 1152, 4608}, {1024, 1152, 4608}, {4096, 1152, 1152}, {8192, 1152, 4608}};
+        for (int i = 0; i < (quick ? 1 : 5); i++) bench_matmul(shapes[i][0], shapes[i][1], shapes[i][2]);
+    }
+    if (want(argc, argv, "attn")) {
+        for (int side = quick ? 32 : 64; side <= (quick ? 32 : 128); side *= 2) {
+            bench_attention("attn_full_f32", side, 0, 8);
+            bench_attention("attn_nbhd7_f32", side, 7, 8);
+            bench_attention("attn_nbhd13_f32", side, 13, 8);
+        }
+    }
+    if (want(argc, argv, "dit")) {
+        bench_dit("dit_s2_256", 384, quick ? 2 : 12, 6, 32, 0, NULL);
+        if (!quick) {
+            bench_dit("dit_s2_1024", 384, 12, 6, 64, 0, NULL);
+            bench_dit("dit_xl2_256", 1152, 28, 16, 32, 0, NULL);
+            bench_dit("dit_xl2_1024", 1152, 28, 16, 64, 0, NULL);
+            /* a clip: 8 frames of 16x16 tokens, spatial and temporal blocks alternating */
+            char attn[1024] = "";
+            for (int i = 0; i < 12; i++) strcat(attn, i % 2 ? "\"temporal\"," : "\"spatial\",");
+            attn[strlen(attn) - 1] = 0;
+            bench_dit("dit_video_8x256", 384, 12, 6, 32, 8, attn);
+        }
+    }
     vt_backend_destroy(&be);
     vt_context_destroy(&ctx);
     return 0;

@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# Runs vitrail's Vulkan backend (vt-bench-gpu) and PyTorch CUDA (torch_bench.py)
-# on the same GPU and shapes, and prints one table: vitrail ms, PyTorch ms, and
-# vitrail's speed relative to PyTorch (PyTorch ms / vitrail ms; > 1 is faster).
-#   bash bench/gpu/run.sh [path/to/vt-bench-gpu]
-set -euo pipefail
+# Issue 6's table in one command, on a machine with a Vulkan GPU, CUDA and
+# PyTorch: vitrail's Vulkan backend (vt-bench-gpu) and PyTorch eager
+# (torch_bench.py) on the same shapes, then table.py pairs them.
+#   bash bench/gpu/run.sh [--quick] [path/to/vt-bench-gpu]
+# Writes table.txt (also printed), vt_gpu.txt, torch_gpu.txt and errors.txt to
+# $OUT (default /tmp/vt-gpu). vitrail runs one section at a time (matmul, attn,
+# dit); a section that fails is run again with the cooperative-matrix path off
+# (VITRAIL_VK_COOP=0), and the table says so. About 3 minutes on an H100.
+set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+quick=
+if [ "${1:-}" = --quick ]; then quick=--quick; shift; fi
 bin=${1:-$here/../../build/bench/vt-bench-gpu}
-"$bin" > /tmp/vt-gpu.txt
-python3 "$here/torch_bench.py" > /tmp/torch-gpu.txt
-python3 - /tmp/vt-gpu.txt /tmp/torch-gpu.txt <<'PY'
-import sys
-vt = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1]) if l.strip()}
-pt = {l.split()[0]: l.split()[1:] for l in open(sys.argv[2]) if l.strip()}
-names = list(dict.fromkeys(list(vt) + list(pt)))
-print("%-32s %12s %12s %12s %12s %8s" % ("case", "vitrail ms", "GF/s", "pytorch ms", "GF/s", "vt/pt"))
-for n in names:
-    v, p = vt.get(n), pt.get(n)
-    vm = "%.3f" % float(v[0]) if v else "n/a"
-    pm = "%.3f" % float(p[0]) if p else "n/a"
-    vg = v[1] if v else ""
-    pg = p[1] if p else ""
-    r = "%.2f" % (float(p[0]) / float(v[0])) if v and p else ""
-    print("%-32s %12s %12s %12s %12s %8s" % (n, vm, vg, pm, pg, r))
-for side in ("64x64", "128x128"):
-    f, k7, k13 = vt.get("attn_full_f32_" + side), vt.get("attn_nbhd7_f32_" + side), vt.get("attn_nbhd13_f32_" + side)
-    if f and k7:
-        print("neighborhood 7x7 at %s: %.1fx faster than vitrail's full attention" % (side, float(f[0]) / float(k7[0])))
-    if f and k13:
-        print("neighborhood 13x13 at %s: %.1fx faster than vitrail's full attention" % (side, float(f[0]) / float(k13[0])))
-PY
+out=${OUT:-/tmp/vt-gpu}
+work=$(mktemp -d /tmp/vt-gpu-work.XXXXXX)
+mkdir -p "$out"
+: > "$out/vt_gpu.txt"
+note=""
+for section in matmul attn dit; do
+  limit=90
+  [ "$section" = dit ] && limit=200
+  timeout $limit "$bin" $quick "$section" > "$work/$section.txt" 2> "$work/$section.err"
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "vt-bench-gpu $section failed (rc $rc): $(tail -n 2 "$work/$section.err" | tr '\n' ' ')" >&2
+    note="$note vitrail's $section section failed (rc $rc: $(tail -n 1 "$work/$section.err")) and ran again with VITRAIL_VK_COOP=0;"
+    { echo "== $section, first run (rc $rc)"; cat "$work/$section.err"; } >> "$work/errors.txt"
+    VITRAIL_VK_COOP=0 timeout $limit "$bin" $quick "$section" > "$work/$section.txt" 2> "$work/$section.err"
+    rc=$?
+    [ $rc -ne 0 ] && note="$note that failed too (rc $rc);"
+  fi
+  { echo "== $section (rc $rc)"; cat "$work/$section.err"; } >> "$work/errors.txt"
+  # the device and path notes once, every section's rows
+  if [ -s "$out/vt_gpu.txt" ]; then grep -v '^# \(device\|f16 paths\|self-check\)' "$work/$section.txt" >> "$out/vt_gpu.txt"
+  else cat "$work/$section.txt" >> "$out/vt_gpu.txt"; fi
+done
+timeout 240 python3 "$here/torch_bench.py" $quick > "$out/torch_gpu.txt" 2> "$work/torch.err"
+rc=$?
+{ echo "== torch_bench.py (rc $rc)"; tail -n 20 "$work/torch.err"; } >> "$work/errors.txt"
+[ $rc -ne 0 ] && note="$note torch_bench.py failed (rc $rc): $(tail -n 1 "$work/torch.err");"
+cp "$work/errors.txt" "$out/errors.txt"
+rm -rf "$work"
+python3 "$here/table.py" "$out/vt_gpu.txt" "$out/torch_gpu.txt" --note "$note" | tee "$out/table.txt"

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """The PyTorch (CUDA) side of bench/gpu: the same shapes vt-bench-gpu runs on
 vitrail's Vulkan backend, timed with CUDA events, printed one line per case as
-`name ms` so run.sh can pair them. Eager mode, as a user's first try would be."""
+`name ms GFLOP/s` so run.sh can pair them. Eager mode, as a user's first try
+would be; f32 with TF32 off (f32 means f32, as on vitrail's f32 path) and f16
+(half weights and activations, as PyTorch users run half models).
+    python3 torch_bench.py [--quick]"""
 import math
 import os
 import sys
@@ -89,7 +92,10 @@ def main():
     g = torch.Generator(device=dev).manual_seed(0)
     out = []
     # matmul at DiT shapes: tokens x width -> 4 width (the MLP) and width x width
-    for M, K, N in [(256, 384, 1536), (1024, 1152, 4608), (4096, 1152, 1152), (8192, 1152, 4608)]:
+    quick = "--quick" in sys.argv
+    shapes = [(256, 384, 1536)] if quick else [(256, 384, 1536), (256, 1152, 4608), (1024, 1152, 4608), (4096, 1152, 1152),
+                                                (8192, 1152, 4608)]
+    for M, K, N in shapes:
         for dt, name in [(torch.float32, "f32"), (torch.float16, "f16")]:
             x = torch.randn(M, K, device=dev, dtype=dt, generator=g)
             w = torch.randn(N, K, device=dev, dtype=dt, generator=g)
@@ -97,27 +103,36 @@ def main():
             ms = timed(lambda: F.linear(x, w, b))
             out.append(("matmul_%s_%dx%dx%d" % (name, M, K, N), ms, 2.0 * M * N * K / ms * 1e-6))
     # full attention (SDPA), head dim 64, 8 heads, N = 64x64 and 128x128 tokens
-    for side in (64, 128):
+    for side in ((32,) if quick else (64, 128)):
         Ntok = side * side
         q, k, v = (torch.randn(1, 8, Ntok, 64, device=dev, generator=g) for _ in range(3))
         ms = timed(lambda: F.scaled_dot_product_attention(q, k, v), reps=5)
         out.append(("attn_full_f32_%dx%d" % (side, side), ms, 4.0 * Ntok * Ntok * 64 * 8 / ms * 1e-6))
-    # whole DiT forwards, eager f32, as facebookresearch/DiT runs them (timm's
-    # Attention uses fused SDPA): S/2 and XL/2 at 256 and 1024 tokens
-    for name, D, depth, heads, side in [("dit_s2_256", 384, 12, 6, 16), ("dit_s2_1024", 384, 12, 6, 32),
-                                        ("dit_xl2_256", 1152, 28, 16, 16), ("dit_xl2_1024", 1152, 28, 16, 32)]:
+    # whole DiT forwards, eager, as facebookresearch/DiT runs them (timm's
+    # Attention uses fused SDPA): S/2 and XL/2 at 256 and 1024 tokens, f32 and f16
+    dits = [("dit_s2_256", 384, 12, 6, 16)] if quick else [
+        ("dit_s2_256", 384, 12, 6, 16), ("dit_s2_1024", 384, 12, 6, 32), ("dit_xl2_256", 1152, 28, 16, 16),
+        ("dit_xl2_1024", 1152, 28, 16, 32)]
+    for name, D, depth, heads, side in dits:
         m = TorchDiT(D, depth, heads).to(dev).eval()
         x = torch.randn(1, side * side, 4 * 2 * 2, device=dev, generator=g)  # patchified latent tokens
         c = torch.randn(1, D, device=dev, generator=g)
-        with torch.no_grad():
-            ms = timed(lambda: m(x, c), reps=5)
-        out.append((name, ms, m.flops(side * side) / ms * 1e-6))
-    m = TorchDiT(384, 12, 6).to(dev).eval()
-    x = torch.randn(1, 8 * 256, 16, device=dev, generator=g)
-    c = torch.randn(1, 384, device=dev, generator=g)
-    with torch.no_grad():
-        ms = timed(lambda: m(x, c, frames=8), reps=5)
-    out.append(("dit_video_8x256", ms, 0.0))
+        for dt, suffix in [(torch.float32, "f32"), (torch.float16, "f16")]:
+            m, x, c = m.to(dt), x.to(dt), c.to(dt)
+            with torch.no_grad():
+                ms = timed(lambda: m(x, c), reps=5)
+            out.append((name + "_" + suffix, ms, m.flops(side * side) / ms * 1e-6))
+        del m
+    if not quick:
+        m = TorchDiT(384, 12, 6).to(dev).eval()
+        x = torch.randn(1, 8 * 256, 16, device=dev, generator=g)
+        c = torch.randn(1, 384, device=dev, generator=g)
+        for dt, suffix in [(torch.float32, "f32"), (torch.float16, "f16")]:
+            m, x, c = m.to(dt), x.to(dt), c.to(dt)
+            with torch.no_grad():
+                ms = timed(lambda: m(x, c, frames=8), reps=5)
+            out.append(("dit_video_8x256_" + suffix, ms, 0.0))
+    print("# torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)))
     for name, ms, gf in out:
         print("%s %.4f %.1f" % (name, ms, gf))
 
