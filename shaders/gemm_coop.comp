@@ -12,12 +12,16 @@
 // rows 16-byte aligned (a_off % 4 == 0), w's f16 copy at offset 0 with rows of K
 // halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
 // It is selected at run time only, after a self-check against the portable path.
+// -DVT_COOP_EMULATE builds a plain-GLSL stand-in for the fragment operations
+// (below), so CI tests everything else of this shader on lavapipe.
 #version 450
+#ifndef VT_COOP_EMULATE
 #pragma use_vulkan_memory_model
 #extension GL_NV_cooperative_matrix : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_memory_scope_semantics : require
+#endif
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -92,15 +96,76 @@ void stash(uint lid) {
     }
 }
 
+#ifndef VT_COOP_EMULATE
+#define SUBGROUP gl_SubgroupID
+#define LANE gl_SubgroupInvocationID
+#define ACC_T fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define ACC_ZERO ACC_T(0.0)
+#define FA_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define FB_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define LOAD_A(f, at) coopMatLoadNV(f, As, at, RS, false)
+#define LOAD_B(f, at) coopMatLoadNV(f, Bs, at, RS, true)
+#define MMA(a, b, c) c = coopMatMulAddNV(a, b, c)
+#define STORE_C(c, at) coopMatStoreNV(c, Cs, at, 16u, false)
+#define SUBGROUP_SYNC() subgroupMemoryBarrierShared(); subgroupBarrier()
+#else
+// -DVT_COOP_EMULATE: the same staging, tiling and epilogue with the fragment
+// operations written out in plain GLSL, as this shader reads the NV semantics
+// (A row-major and B column-major from uvec4 rows of 8 halves, element and
+// stride in uvec4s; the accumulator stored row-major). The backend-ops suite
+// runs this variant on lavapipe, which has no cooperative matrices, so the
+// index arithmetic around the fragments is tested in CI. "Subgroups" are runs
+// of 32 invocations and their barriers whole-workgroup ones.
+#define SUBGROUP (gl_LocalInvocationID.x / 32u)
+#define LANE (gl_LocalInvocationID.x % 32u)
+// an accumulator fragment: invocation `lane` holds row lane / 2, columns
+// (lane % 2) * 8 + [0, 8); an input fragment is where it lies in shared memory
+struct Acc { float v[8]; };
+#define ACC_T Acc
+#define ACC_ZERO Acc(float[8](0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+#define FA_T uint
+#define FB_T uint
+#define LOAD_A(f, at) f = (at)
+#define LOAD_B(f, at) f = (at)
+#define MMA(a, b, c) c = emu_mma(a, b, c)
+#define STORE_C(c, at) emu_store(c, at)
+#define SUBGROUP_SYNC() barrier()
+
+// half k of the row (A) or column (B) starting at uvec4 `at`
+float half_a(uint at, uint k) {
+    const vec2 h = unpackHalf2x16(As[at + k / 8u][(k % 8u) / 2u]);
+    return (k % 2u) == 0u ? h.x : h.y;
+}
+float half_b(uint at, uint k) {
+    const vec2 h = unpackHalf2x16(Bs[at + k / 8u][(k % 8u) / 2u]);
+    return (k % 2u) == 0u ? h.x : h.y;
+}
+
+Acc emu_mma(uint a, uint b, Acc c) {
+    const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
+    for (uint q = 0u; q < 8u; q++) {
+        float s = c.v[q];
+        for (uint k = 0u; k < 16u; k++) s += half_a(a + r * RS, k) * half_b(b + (c0 + q) * RS, k);
+        c.v[q] = s;
+    }
+    return c;
+}
+
+void emu_store(Acc c, uint at) {
+    const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
+    for (uint q = 0u; q < 8u; q++) Cs[at + r * 16u + c0 + q] = c.v[q];
+}
+#endif
+
 void main() {
     const uint lid = gl_LocalInvocationID.x;
-    const uint sg = gl_SubgroupID, lane = gl_SubgroupInvocationID;
+    const uint sg = SUBGROUP, lane = LANE;
     const uint wm = sg / SG_N, wn = sg % SG_N;
     const uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
 
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[FM][FN];
+    ACC_T acc[FM][FN];
     [[unroll]] for (uint i = 0u; i < FM; i++)
-        [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+        [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = ACC_ZERO;
 
     fetch(m0, n0, 0u, lid);
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
@@ -109,15 +174,13 @@ void main() {
         barrier();
         if (k0 + BK < pc.K) fetch(m0, n0, k0 + BK, lid);
         [[unroll]] for (uint kk = 0u; kk < BK / 16u; kk++) {
-            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fa[FM];
-            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> fb[FN];
-            [[unroll]] for (uint i = 0u; i < FM; i++)
-                coopMatLoadNV(fa[i], As, (wm * FM * 16u + i * 16u) * RS + kk * 2u, RS, false);
+            FA_T fa[FM];
+            FB_T fb[FN];
+            [[unroll]] for (uint i = 0u; i < FM; i++) LOAD_A(fa[i], (wm * FM * 16u + i * 16u) * RS + kk * 2u);
             // B (k, n) = w[n][k]: column n of B is a row of the staged w slice
-            [[unroll]] for (uint j = 0u; j < FN; j++)
-                coopMatLoadNV(fb[j], Bs, (wn * FN * 16u + j * 16u) * RS + kk * 2u, RS, true);
+            [[unroll]] for (uint j = 0u; j < FN; j++) LOAD_B(fb[j], (wn * FN * 16u + j * 16u) * RS + kk * 2u);
             [[unroll]] for (uint i = 0u; i < FM; i++)
-                [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
+                [[unroll]] for (uint j = 0u; j < FN; j++) MMA(fa[i], fb[j], acc[i][j]);
         }
     }
 
@@ -127,9 +190,8 @@ void main() {
     const uint r = lane / 2u, c0 = (lane % 2u) * 8u;
     [[unroll]] for (uint i = 0u; i < FM; i++) {
         [[unroll]] for (uint j = 0u; j < FN; j++) {
-            coopMatStoreNV(acc[i][j], Cs, sg * 256u, 16u, false);
-            subgroupMemoryBarrierShared();
-            subgroupBarrier();
+            STORE_C(acc[i][j], sg * 256u);
+            SUBGROUP_SYNC();
             const uint m = m0 + wm * FM * 16u + i * 16u + r;
             const uint nb = n0 + wn * FN * 16u + j * 16u + c0;
             if (m < pc.M) {
@@ -141,7 +203,7 @@ void main() {
                     c[pc.c_off + m * pc.c_sm + n] = vt_act(v, act);
                 }
             }
-            subgroupBarrier();  // the scratch is read before the next fragment lands
+            SUBGROUP_SYNC();  // the scratch is read before the next fragment lands
         }
     }
 }

@@ -292,6 +292,35 @@ START_TEST(linear_paths) {
 }
 END_TEST
 
+START_TEST(coop_shader_emulated) {
+    /* gemm_coop.comp with its fragment operations in plain GLSL: the staging
+     * of x (rounded to f16) and of the f16 weights, both block shapes, partial
+     * blocks and slices, and the epilogue, on any device */
+    if (vt_backend_vulkan_coop_emulate(gpu, 1) != VT_OK) {
+        printf("coop emulation: %s has no 16-bit storage\n", vt_backend_vulkan_device_name(gpu));
+        return;
+    }
+    ck_assert_int_eq(use_path(VT_VK_PATH_COOP), 1);
+    double e = -1;
+    ok(vt_backend_vulkan_selfcheck(gpu, VT_VK_PATH_COOP, &e));
+    printf("self-check coop (emulated fragments): nmse %.2e\n", e);
+    ck_assert_msg(e > 0 && e <= NMSE_COOP, "emulated COOP self-check nmse %g", e);
+    const int64_t shapes[][3] = {{256, 128, 384}, {150, 200, 136}, {9, 8, 17}, {130, 64, 200}};
+    for (int tile = -1; tile <= 1; tile++) {
+        vt_backend_vulkan_force_tile(gpu, tile);
+        for (int s = 0; s < 4; s++)
+            linear_path_case(VT_VK_PATH_COOP, tile, shapes[s][0], shapes[s][1], shapes[s][2], (vt_act)(s % 4), 1,
+                             1100 + 10 * s);
+    }
+    vt_backend_vulkan_force_tile(gpu, -1);
+    /* shapes the shader does not take fall back: odd K, unaligned x */
+    linear_path_case(VT_VK_PATH_COOP, -1, 37, 29, 53, VT_ACT_SILU, 1, 1150);
+    linear_path_case(VT_VK_PATH_COOP, -1, 64, 64, 64, VT_ACT_NONE, 0, 1151);
+    ok(vt_backend_vulkan_coop_emulate(gpu, 0));
+    ck_assert_int_eq(use_path(VT_VK_PATH_F32), 1);
+}
+END_TEST
+
 START_TEST(matmul_blocks) {
     /* every block variant, at odd offsets and aligned (vec4 loads per layout) */
     const int64_t shapes[][4] = {{2, 37, 29, 53}, {3, 64, 64, 64}, {1, 130, 36, 72}};
@@ -1020,6 +1049,7 @@ int main(void) {
     tcase_add_test(tc, linear_epilogues);
     tcase_add_test(tc, matmul_transposes);
     tcase_add_test(tc, linear_paths);
+    tcase_add_test(tc, coop_shader_emulated);
     tcase_add_test(tc, matmul_blocks);
     tcase_add_test(tc, f16_weights);
     tcase_add_test(tc, path_selection);

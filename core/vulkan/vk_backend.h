@@ -48,7 +48,8 @@ const char *vt_backend_vulkan_device_name(vt_backend *be);
  * F16 is the default where the device has 16-bit storage (VITRAIL_VK_F16=0 turns
  * it off), and COOP is taken on top of it where the device offers
  * VK_NV_cooperative_matrix with 16x16x16 f16 x f16 -> f32 fragments and the
- * shader passed its self-check at creation (VITRAIL_VK_COOP=0 turns it off).
+ * shader passed its self-check at creation (VITRAIL_VK_COOP=0 turns it off,
+ * and then the extension is not even enabled).
  * Shapes a path does not fit (e.g. K % 8 != 0 for COOP, unaligned views) fall
  * back to the portable shaders. matmul_batched and conv2d are always F32. */
 typedef enum vt_vk_path { VT_VK_PATH_F32 = 0, VT_VK_PATH_F16, VT_VK_PATH_COOP } vt_vk_path;
@@ -85,6 +86,11 @@ const char *vt_backend_vulkan_coop_status(vt_backend *be);
  * their normalised MSE in *nmse: the check COOP passes at creation, callable for
  * any path the device has (VT_E_UNSUPPORTED otherwise). */
 int vt_backend_vulkan_selfcheck(vt_backend *be, vt_vk_path path, double *nmse);
+/* Test hook: COOP runs on gemm_coop.comp built with its fragment operations
+ * emulated in plain GLSL (any device can run it, so CI tests the shader's
+ * staging, tiling and epilogue) and is available wherever f16 weights are
+ * (VT_E_UNSUPPORTED otherwise); off: back to the real shader, if any. */
+int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
  * its path (0 large, 1 medium, 2 small; COOP has 0 and 1), or with -1 pick by
  * shape again (and gemv for few rows). */

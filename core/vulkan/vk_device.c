@@ -435,7 +435,10 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
                                  .shared_bytes = vk->props.limits.maxComputeSharedMemorySize,
                                  .shader_built = vt_vk_shader_built(VT_VK_SH_GEMM_COOP_L) &&
                                                  vt_vk_shader_built(VT_VK_SH_GEMM_COOP_S)};
-    const int want_coop = vt_vk_coop_decide(&vk->coop, NULL, 0);
+    /* VITRAIL_VK_COOP=0 keeps the extension off entirely (no self-check runs),
+     * the way out should the driver fail on it */
+    vk->use_coop = env_flag("VITRAIL_VK_COOP", 1);
+    const int want_coop = vk->use_coop && vt_vk_coop_decide(&vk->coop, NULL, 0);
 
     /* enable exactly what will be used */
     VkPhysicalDevice16BitStorageFeatures e16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
@@ -475,7 +478,6 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
     }
     vkGetDeviceQueue(vk->dev, vk->qfamily, 0, &vk->queue);
     vk->use_f16 = vk->has_f16 && env_flag("VITRAIL_VK_F16", 1);
-    vk->use_coop = env_flag("VITRAIL_VK_COOP", 1);
     vk->force_tile = -1;
     const char *bar = getenv("VITRAIL_VK_BARRIERS");
     vk->all_barriers = bar && strcmp(bar, "all") == 0;

@@ -27,6 +27,8 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMV_H,
     VT_VK_SH_GEMM_COOP_L, /* NV cooperative matrix, f16 B, 128x128 blocks */
     VT_VK_SH_GEMM_COOP_S, /* 64x64 */
+    VT_VK_SH_GEMM_COOP_EMU_L, /* the same, fragments emulated in plain GLSL (tests) */
+    VT_VK_SH_GEMM_COOP_EMU_S,
     VT_VK_SH_TO_F16,
     VT_VK_SH_ROWNORM,
     VT_VK_SH_SOFTMAX,
@@ -105,6 +107,7 @@ typedef struct vt_vk {
     double coop_nmse;      /* the self-check's error (-1 when not run) */
     int use_f16;           /* linear reads f16 copies of weights (VITRAIL_VK_F16) */
     int use_coop;          /* ... through the coop shader when coop_ok (VITRAIL_VK_COOP) */
+    int coop_emulate;      /* test hook: COOP runs gemm_coop.comp's emulated variants */
     uint32_t subgroup_size;
     uint32_t sm_count;     /* multiprocessors (VK_NV_shader_sm_builtins), else a guess */
     int force_tile;        /* -1, or a GEMM block variant to use for every shape (tests) */

@@ -43,9 +43,10 @@ static const struct {
 };
 
 static const struct {
-    vt_vk_shader sh;
+    vt_vk_shader sh, emu;
     uint32_t bm, bn;
-} coop_tiles[2] = {{VT_VK_SH_GEMM_COOP_L, 128, 128}, {VT_VK_SH_GEMM_COOP_S, 64, 64}};
+} coop_tiles[2] = {{VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 128, 128},
+                   {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 64, 64}};
 
 static uint64_t n_groups(uint32_t M, uint32_t N, uint32_t bm, uint32_t bn, uint32_t batch) {
     return (uint64_t)((M + bm - 1) / bm) * ((N + bn - 1) / bn) * batch;
@@ -120,7 +121,7 @@ static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     const int t = tile >= 0 && tile < 2
                       ? tile
                       : (n_groups(j->p.M, j->p.N, coop_tiles[0].bm, coop_tiles[0].bn, 1) >= vk->sm_count ? 0 : 1);
-    return run_blocks(vk, coop_tiles[t].sh, NULL, j, coop_tiles[t].bm, coop_tiles[t].bn);
+    return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, coop_tiles[t].bm, coop_tiles[t].bn);
 }
 
 /* ---- linear ---- */
@@ -181,7 +182,7 @@ static int linear_with(vt_vk *vk, lin_how how, vt_tensor *y, const vt_tensor *x,
     p->flags |= (uint32_t)act;
     p->alpha = 1.0f;
     j.batch = 1;
-    if (how.path == VT_VK_PATH_COOP && vk->coop_ok && coop_fits(&j)) return run_coop(vk, &j, how.tile);
+    if (how.path == VT_VK_PATH_COOP && (vk->coop_ok || vk->coop_emulate) && coop_fits(&j)) return run_coop(vk, &j, how.tile);
     if ((uint32_t)M <= GEMV_MAX_M && how.tile < 0) return run_gemv(vk, &j);
     return run_tile(vk, &j, how.tile);
 }
@@ -189,7 +190,7 @@ static int linear_with(vt_vk *vk, lin_how how, vt_tensor *y, const vt_tensor *x,
 vt_vk_path vt_backend_vulkan_linear_path(vt_backend *be) {
     const vt_vk *vk = vt_vk_of(be);
     if (!vk->use_f16 || !vk->has_f16) return VT_VK_PATH_F32;
-    return vk->use_coop && vk->coop_ok ? VT_VK_PATH_COOP : VT_VK_PATH_F16;
+    return vk->use_coop && (vk->coop_ok || vk->coop_emulate) ? VT_VK_PATH_COOP : VT_VK_PATH_F16;
 }
 
 int vt_vk_linear(vt_backend *be, vt_tensor *y, const vt_tensor *x, const vt_tensor *w, const vt_tensor *bias, vt_act act) {
@@ -393,7 +394,7 @@ int vt_backend_vulkan_selfcheck(vt_backend *be, vt_vk_path path, double *nmse) {
     if (path != VT_VK_PATH_F32 && !vk->has_f16)
         return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: %s has no 16-bit storage for the %s path", vk->props.deviceName,
                         vt_vk_path_name(path));
-    if (path == VT_VK_PATH_COOP && !vk->coop_ok)
+    if (path == VT_VK_PATH_COOP && !vk->coop_ok && !vk->coop_emulate)
         return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: no coop path on %s: %s", vk->props.deviceName, vk->coop_why);
     return selfcheck(vk, path, nmse);
 }
@@ -404,6 +405,10 @@ int vt_vk_matmul_init(vt_vk *vk) {
     vk->coop_nmse = -1;
     if (!vt_vk_coop_decide(&vk->coop, why, sizeof why)) {
         snprintf(vk->coop_why, sizeof vk->coop_why, "%s", why);
+        return VT_OK;
+    }
+    if (!vk->use_coop) {
+        snprintf(vk->coop_why, sizeof vk->coop_why, "turned off (VITRAIL_VK_COOP=0)");
         return VT_OK;
     }
     /* The device offers it: the shader must still agree with the portable one.
@@ -442,7 +447,7 @@ int vt_backend_vulkan_set_f16(vt_backend *be, int on) {
 
 int vt_backend_vulkan_set_coop(vt_backend *be, int on) {
     vt_vk *vk = vt_vk_of(be);
-    if (on && !vk->coop_ok)
+    if (on && !vk->coop_ok && !vk->coop_emulate)
         return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: no cooperative-matrix path on %s: %s", vk->props.deviceName,
                         vk->coop_why);
     vk->use_coop = on != 0;
@@ -450,6 +455,15 @@ int vt_backend_vulkan_set_coop(vt_backend *be, int on) {
 }
 
 const char *vt_backend_vulkan_coop_status(vt_backend *be) { return vt_vk_of(be)->coop_why; }
+
+int vt_backend_vulkan_coop_emulate(vt_backend *be, int on) {
+    vt_vk *vk = vt_vk_of(be);
+    if (on && !vk->has_f16)
+        return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: %s has no 16-bit storage buffers for the f16 copies",
+                        vk->props.deviceName);
+    vk->coop_emulate = on != 0;
+    return VT_OK;
+}
 
 void vt_backend_vulkan_force_tile(vt_backend *be, int tile) { vt_vk_of(be)->force_tile = tile; }
 

@@ -28,6 +28,8 @@ static const struct {
     [VT_VK_SH_GEMV_H] = {"gemv_h", 4, 1, 1u << 2},
     [VT_VK_SH_GEMM_COOP_L] = {"gemm_coop_l", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_S] = {"gemm_coop_s", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_EMU_L] = {"gemm_coop_emu_l", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_EMU_S] = {"gemm_coop_emu_s", 4, 0, 1u << 2},
     [VT_VK_SH_TO_F16] = {"to_f16", 2, 0, 1u << 1},
     [VT_VK_SH_ROWNORM] = {"rownorm", 4, 0, 1u << 1},
     [VT_VK_SH_SOFTMAX] = {"softmax", 2, 0, 1u << 1},
