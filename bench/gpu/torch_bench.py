@@ -90,7 +90,13 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False  # f32 means f32, as in vitrail's f32 path
     torch.backends.cudnn.allow_tf32 = False
     g = torch.Generator(device=dev).manual_seed(0)
-    out = []
+    print("# torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)), flush=True)
+
+    class Out:  # each case printed as soon as it is measured: a crash or timeout keeps the rest
+        def append(self, row):
+            print("%s %.4f %.1f" % row, flush=True)
+
+    out = Out()
     # matmul at DiT shapes: tokens x width -> 4 width (the MLP) and width x width
     quick = "--quick" in sys.argv
     shapes = [(256, 384, 1536)] if quick else [(256, 384, 1536), (256, 1152, 4608), (1024, 1152, 4608), (4096, 1152, 1152),
@@ -132,9 +138,6 @@ def main():
             with torch.no_grad():
                 ms = timed(lambda: m(x, c, frames=8), reps=5)
             out.append(("dit_video_8x256_" + suffix, ms, 0.0))
-    print("# torch %s on %s" % (torch.__version__, torch.cuda.get_device_name(0)))
-    for name, ms, gf in out:
-        print("%s %.4f %.1f" % (name, ms, gf))
 
 
 if __name__ == "__main__":
