@@ -6,9 +6,10 @@
  * involved. Times include recording, the submit and the wait: a batch of runs
  * is recorded into one submission (as a DiT step is) and sized to take about
  * 50 ms, best of 3 batches.
- *   vt-bench-gpu [--quick] [matmul] [attn] [dit]
+ *   vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl]
  * (--quick: small shapes only, for a smoke test; sections: all when none named,
- * so that run.sh can retry one section alone). 
+ * so that run.sh can time-box and retry each alone; ditxl, the DiT-XL/2-like
+ * forwards, spends most of its time making the two 675M-parameter models). 
  * "f32" rows run with f16 weights off (VITRAIL_VK_F16=0's path), "f16" rows on
  * the f16 paths: coop-nv (tensor cores) where the device offers it and its
  * self-check passed, else f16-weights (the portable shaders). */
@@ -176,6 +177,8 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
                  "{\"arch\":\"dit\",\"in_channels\":4,\"input_size\":[%d,%d],\"patch_size\":2,\"hidden_size\":%d,"
                  "\"depth\":%d,\"num_heads\":%d,\"num_classes\":1000,\"learn_sigma\":true}",
                  img, img, D, depth, heads);
+    fprintf(stderr, "vt-bench-gpu: %s: making a random model\n", name);
+    const double t_make = now();
     char path[] = "/tmp/vt-bench-gpu-XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0) die("mkstemp");
@@ -184,6 +187,7 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
     vt_st_file *f;
     dit_arg da;
     if (vt_st_open(ctx, path, &f) || vt_dit_create(ctx, be, f, &da.d)) die(name);
+    fprintf(stderr, "vt-bench-gpu: %s: model made and uploaded in %.1f s\n", name, now() - t_make);
     const int T = frames ? frames : 1;
     size_t nx = (size_t)4 * T * img * img;
     float *x = malloc(nx * 4), t[1] = {500};
@@ -238,8 +242,9 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
-        } else if (strcmp(argv[i], "matmul") && strcmp(argv[i], "attn") && strcmp(argv[i], "dit")) {
-            fprintf(stderr, "usage: vt-bench-gpu [--quick] [matmul] [attn] [dit]\n");
+        } else if (strcmp(argv[i], "matmul") && strcmp(argv[i], "attn") && strcmp(argv[i], "dit") &&
+                   strcmp(argv[i], "ditxl")) {
+            fprintf(stderr, "usage: vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl]\n");
             return 2;
         }
     }
@@ -274,14 +279,16 @@ int main(int argc, char **argv) {
         bench_dit("dit_s2_256", 384, quick ? 2 : 12, 6, 32, 0, NULL);
         if (!quick) {
             bench_dit("dit_s2_1024", 384, 12, 6, 64, 0, NULL);
-            bench_dit("dit_xl2_256", 1152, 28, 16, 32, 0, NULL);
-            bench_dit("dit_xl2_1024", 1152, 28, 16, 64, 0, NULL);
             /* a clip: 8 frames of 16x16 tokens, spatial and temporal blocks alternating */
             char attn[1024] = "";
             for (int i = 0; i < 12; i++) strcat(attn, i % 2 ? "\"temporal\"," : "\"spatial\",");
             attn[strlen(attn) - 1] = 0;
             bench_dit("dit_video_8x256", 384, 12, 6, 32, 8, attn);
         }
+    }
+    if (want(argc, argv, "ditxl") && !quick) {
+        bench_dit("dit_xl2_256", 1152, 28, 16, 32, 0, NULL);
+        bench_dit("dit_xl2_1024", 1152, 28, 16, 64, 0, NULL);
     }
     vt_backend_destroy(&be);
     vt_context_destroy(&ctx);
