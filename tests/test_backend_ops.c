@@ -970,6 +970,24 @@ START_TEST(staging_path) {
 }
 END_TEST
 
+START_TEST(descriptor_pools) {
+    /* devices without VK_KHR_push_descriptor: descriptor sets from pools,
+     * enough of them to need several pools before the fence recycles them */
+    free_tens();
+    vt_backend_destroy(&gpu);
+    setenv("VITRAIL_VK_PUSH_DESCRIPTORS", "0", 1);
+    gpu = make_gpu();
+    unsetenv("VITRAIL_VK_PUSH_DESCRIPTORS");
+    ten *x = mk2(4, 16, 980, 1.0f), *y = mk2(4, 16, 981, 1.0f);
+    for (int i = 0; i < 600; i++) {
+        ok(cpu->iface->scale(cpu, i % 2 ? &x->c : &y->c, i % 2 ? &y->c : &x->c, 1.001f));
+        ok(gpu->iface->scale(gpu, i % 2 ? &x->g : &y->g, i % 2 ? &y->g : &x->g, 1.001f));
+    }
+    check(x, "scale", "600 dispatches in one submission, descriptor pools");
+    run_dit_block("(2,64,128) h4, descriptor pools");
+}
+END_TEST
+
 START_TEST(errors) {
     ten *x = mk2(4, 8, 960, 1.0f), *y = mk2(4, 8, 961, 1.0f), *w = mk2(5, 8, 962, 1.0f);
     /* a host tensor is refused with a reason */
@@ -1067,6 +1085,7 @@ int main(void) {
     tcase_add_test(tc, dit_block_one_submission);
     tcase_add_test(tc, buffers_and_ordering);
     tcase_add_test(tc, staging_path);
+    tcase_add_test(tc, descriptor_pools);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, device_choice);
     suite_add_tcase(s, tc);

@@ -449,8 +449,11 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
                                                       .vulkanMemoryModel = VK_TRUE};
     VkPhysicalDeviceCooperativeMatrixFeaturesNV ecoop = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
-    const char *exts[4];
+    const char *exts[5];
     uint32_t n_exts = 0;
+    /* VITRAIL_VK_PUSH_DESCRIPTORS=0 takes the descriptor-pool path on any device */
+    const int push = has_device_ext(vk->phys, "VK_KHR_push_descriptor") && env_flag("VITRAIL_VK_PUSH_DESCRIPTORS", 1);
+    if (push) exts[n_exts++] = "VK_KHR_push_descriptor";
     if (want_coop) {
         e16.pNext = &ef16;
         ef16.pNext = &evmm;
@@ -477,6 +480,7 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
         return rc;
     }
     vkGetDeviceQueue(vk->dev, vk->qfamily, 0, &vk->queue);
+    if (push) vk->push_set = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(vk->dev, "vkCmdPushDescriptorSetKHR");
     vk->use_f16 = vk->has_f16 && env_flag("VITRAIL_VK_F16", 1);
     vk->force_tile = -1;
     const char *bar = getenv("VITRAIL_VK_BARRIERS");

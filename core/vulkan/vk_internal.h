@@ -124,6 +124,9 @@ typedef struct vt_vk {
     int all_barriers;      /* VITRAIL_VK_BARRIERS=all: a barrier between every two commands */
     uint64_t n_commands, n_barriers;  /* recorded since creation */
 
+    /* descriptors pushed into the command buffer (VK_KHR_push_descriptor) where
+     * the device has it, else sets from pools: no allocation per dispatch */
+    PFN_vkCmdPushDescriptorSetKHR push_set;
     VkDescriptorSetLayout set_layout[VT_VK_MAX_BINDINGS + 1];  /* by binding count */
     VkPipelineLayout pipe_layout[VT_VK_MAX_BINDINGS + 1];
     VkDescriptorPool *dpools;  /* reset at every synchronize */

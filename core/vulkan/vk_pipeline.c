@@ -55,9 +55,11 @@ int vt_vk_pipelines_init(vt_vk *vk) {
                                               .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
     VkPushConstantRange pr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = VT_VK_PUSH_BYTES};
     for (int n = 1; n <= VT_VK_MAX_BINDINGS; n++) {
-        VkDescriptorSetLayoutCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                               .bindingCount = (uint32_t)n,
-                                               .pBindings = b};
+        VkDescriptorSetLayoutCreateInfo sci = {
+            .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+            .flags = vk->push_set ? VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR : 0,
+            .bindingCount = (uint32_t)n,
+            .pBindings = b};
         int rc = vt_vk_result(vk, vkCreateDescriptorSetLayout(vk->dev, &sci, NULL, &vk->set_layout[n]),
                               "vkCreateDescriptorSetLayout");
         if (rc) return rc;
@@ -235,9 +237,9 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
     if (push_bytes > VT_VK_PUSH_BYTES)
         return vt_error(vk->base.ctx, VT_E_INVALID, "vulkan: %s: %u bytes of push constants", name, push_bytes);
     VkPipeline pipe = VK_NULL_HANDLE;
-    VkDescriptorSet set;
+    VkDescriptorSet set = VK_NULL_HANDLE;
     const int nb = shader_info[shader].bindings;
-    if ((rc = get_pipeline(vk, shader, spec, &pipe)) || (rc = alloc_set(vk, nb, &set))) return rc;
+    if ((rc = get_pipeline(vk, shader, spec, &pipe)) || (!vk->push_set && (rc = alloc_set(vk, nb, &set)))) return rc;
     VkDescriptorBufferInfo bi[VT_VK_MAX_BINDINGS];
     VkWriteDescriptorSet wr[VT_VK_MAX_BINDINGS];
     for (int i = 0; i < nb; i++) {
@@ -249,7 +251,7 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
                                        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                        .pBufferInfo = &bi[i]};
     }
-    vkUpdateDescriptorSets(vk->dev, (uint32_t)nb, wr, 0, NULL);
+    if (!vk->push_set) vkUpdateDescriptorSets(vk->dev, (uint32_t)nb, wr, 0, NULL);
     vt_vk_range acc[VT_VK_MAX_BINDINGS];
     for (int i = 0; i < nb; i++) {
         const int w = (shader_info[shader].writes >> i) & 1;
@@ -267,7 +269,10 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
     }
     if ((rc = vt_vk_begin_command(vk, acc, nb))) return rc;
     vkCmdBindPipeline(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
-    vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout[nb], 0, 1, &set, 0, NULL);
+    if (vk->push_set)
+        vk->push_set(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout[nb], 0, (uint32_t)nb, wr);
+    else
+        vkCmdBindDescriptorSets(vk->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vk->pipe_layout[nb], 0, 1, &set, 0, NULL);
     vkCmdPushConstants(vk->cmd, vk->pipe_layout[nb], VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
     vkCmdDispatch(vk->cmd, gx, gy, gz);
     vk->pending++;
