@@ -69,9 +69,11 @@ layout(push_constant) uniform Push {
 shared vec4 As[BK][BM / 4];
 shared vec4 Bs[BK][BN / 4];
 
-// registers holding the next slice while the current one is multiplied
-vec4 ra[VEC_A ? A_VEC_PER_T : A_SC_PER_T];
-vec4 rb[VEC_B ? B_VEC_PER_T : B_SC_PER_T];
+// registers holding the next slice while the current one is multiplied: a
+// vec4 per load in vec4 mode, a float (.x) per load in scalar mode; sized for
+// the larger count, the unused entries of the other mode are dead code
+vec4 ra[A_SC_PER_T];
+vec4 rb[B_SC_PER_T];
 
 float load_a(uint base, uint m, uint k) {
     return (m < pc.M && k < pc.K) ? a[base + m * pc.a_sm + k * pc.a_sk] : 0.0;
