@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "vt_check.h"
 #include "shapes/shapes_internal.h"
@@ -598,7 +600,7 @@ START_TEST(test_examples) {
     uint8_t *t1 = malloc(T * plane), *t2 = malloc(T * plane), *s1 = malloc(plane), *s2 = malloc(plane);
     char x1[512], x2[512];
     for (int task = 0; task < VT_TASK_COUNT; task++)
-        for (int i = 0; i < 200; i++) {
+        for (int i = 0; i < 100; i++) {
             memset(t1, 0xab, T * plane);
             memset(t2, 0xcd, T * plane);
             ck_assert_int_eq(vt_shapes_example(42, (uint64_t)i, task, S, T, t1, s1, x1, sizeof x1), 0);
@@ -683,6 +685,110 @@ START_TEST(test_examples_threads) {
 }
 END_TEST
 
+
+/* ---- the CLI (vitrail shapes) ---- */
+
+static char clidir[64];
+
+/* Runs `$VITRAIL_BIN shapes ARGS` in clidir; the exit code; stderr in err. */
+static int shapes_cli(const char *args, char *err, size_t errcap) {
+    const char *bin = getenv("VITRAIL_BIN");
+    char cmd[1024], ef[128];
+    snprintf(ef, sizeof ef, "%s/err.txt", clidir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' shapes %s >/dev/null 2>err.txt", clidir, bin ? bin : "vitrail", args);
+    int st = system(cmd);
+    FILE *f = fopen(ef, "rb");
+    size_t n = f ? fread(err, 1, errcap - 1, f) : 0;
+    err[n] = 0;
+    if (f) fclose(f);
+    ck_assert(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static int lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+START_TEST(test_cli) {
+    char err[4096], path[256];
+    vt_test_mkdtemp(clidir, sizeof clidir, "shapes");
+    vt_context *ctx = vt_context_create(NULL);
+    /* the PNG holds exactly what the library draws for that caption and seed */
+    const char *caption = "a small red circle left of a blue square on a white background";
+    char args[512];
+    snprintf(args, sizeof args, "render \"%s\" -o one.png --size 96 --seed 5", caption);
+    ck_assert_msg(shapes_cli(args, err, sizeof err) == 0, "%s", err);
+    vt_image img;
+    snprintf(path, sizeof path, "%s/one.png", clidir);
+    ck_assert_int_eq(vt_image_load(ctx, path, &img), 0);
+    ck_assert_int_eq(img.width, 96);
+    ck_assert_int_eq(img.height, 96);
+    vt_shapes_spec s;
+    vt_shapes_scene sc;
+    ck_assert_int_eq(vt_shapes_parse(caption, 0, &s, NULL, 0), 0);
+    ck_assert_int_eq(vt_shapes_layout(&s, 5, &sc, NULL, 0), 0);
+    uint8_t *want = malloc(96 * 96 * 3);
+    ck_assert_int_eq(vt_shapes_render(&sc, 96, 96, want), 0);
+    ck_assert(!memcmp(img.pixels, want, 96 * 96 * 3));
+    vt_image_free(&img);
+    free(want);
+    /* a motion as a frame sequence */
+    ck_assert_msg(shapes_cli("render 'a green star rotating' -o clip.png --frames 3", err, sizeof err) == 0, "%s", err);
+    for (int t = 0; t < 3; t++) {
+        snprintf(path, sizeof path, "%s/clip_%03d.png", clidir, t);
+        ck_assert_int_eq(vt_image_load(ctx, path, &img), 0);
+        vt_image_free(&img);
+    }
+    /* training examples: strips of frames, sources, a table */
+    ck_assert_msg(shapes_cli("sample -o ex --count 3 --task animate --frames 2 --size 32", err, sizeof err) == 0, "%s", err);
+    snprintf(path, sizeof path, "%s/ex/0002.png", clidir);
+    ck_assert_int_eq(vt_image_load(ctx, path, &img), 0);
+    ck_assert_int_eq(img.width, 64);
+    ck_assert_int_eq(img.height, 32);
+    vt_image_free(&img);
+    snprintf(path, sizeof path, "%s/ex/0002_source.png", clidir);
+    ck_assert_int_eq(vt_image_load(ctx, path, &img), 0);
+    vt_image_free(&img);
+    snprintf(path, sizeof path, "%s/ex/captions.tsv", clidir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char tsv[4096];
+    size_t n = fread(tsv, 1, sizeof tsv - 1, f);
+    tsv[n] = 0;
+    fclose(f);
+    ck_assert_int_eq(lines(tsv), 4);
+    ck_assert_ptr_nonnull(strstr(tsv, "0001.png\tanimate\t"));
+    /* refusals: one line, exit 1 for a caption the world cannot draw, 2 for usage */
+    static const struct {
+        const char *args;
+        int rc;
+    } bad[] = {
+        {"render 'a purple' -o x.png", 1},
+        {"render 'make the circle blue' -o x.png", 1},
+        {"render 'a red circle on a red background' -o x.png", 1},
+        {"render 'a circle' -o x.jpg", 2},
+        {"render 'a circle' -o x.png --frames 4", 2},
+        {"render 'a circle' -o x.png --size 8", 2},
+        {"render 'a circle'", 2},
+        {"sample -o ex --task paint", 2},
+        {"sample -o ex --count 0", 2},
+        {"frobnicate", 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = shapes_cli(bad[i].args, err, sizeof err);
+        ck_assert_msg(rc == bad[i].rc, "'%s' exited %d: %s", bad[i].args, rc, err);
+        ck_assert_msg(lines(err) == 1, "'%s' stderr: %s", bad[i].args, err);
+    }
+    snprintf(path, sizeof path, "%s/x.png", clidir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(shapes_cli("render --help", err, sizeof err), 0);
+    vt_context_destroy(&ctx);
+    vt_test_rmtree(clidir);
+}
+END_TEST
+
 static Suite *shapes_suite(void) {
     Suite *s = suite_create("shapes_world");
     TCase *tc = tcase_create("world");
@@ -702,6 +808,7 @@ static Suite *shapes_suite(void) {
     tcase_add_test(tc, test_render_refuses);
     tcase_add_test(tc, test_examples);
     tcase_add_test(tc, test_examples_threads);
+    tcase_add_test(tc, test_cli);
     suite_add_tcase(s, tc);
     return s;
 }
