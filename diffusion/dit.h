@@ -60,7 +60,7 @@ const float *vt_dit_null_cond(const vt_dit *dit);
 /* One forward on host arrays. */
 typedef struct vt_dit_inputs {
     int batch;               /* B */
-    int frames;              /* T (1 for images) */
+    int frames;              /* T: 1 for images; 1..cfg.frames for a clip model (1 = an image) */
     int height, width;       /* H, W of x; multiples of p */
     const float *x;          /* (B, C, [T,] H, W) */
     const float *t;          /* (B) DDPM step, or t·timestep_scale for v models */

@@ -151,7 +151,7 @@ vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn);
 
 typedef struct vt_denoise_input {
     int batch;              /* B */
-    int frames;             /* T; 0 or 1 for images */
+    int frames;             /* T; 0 or 1 for images; a clip model takes 1..its frames (1 = an image) */
     int height, width;
     const float *x;         /* (B, C, [T,] H, W); ignored by sampling */
     const float *t;         /* (B) timesteps as the model sees them; ignored by sampling */

@@ -129,10 +129,11 @@ def first_step(steps, strength):
 
 
 def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, cond_mask=None, eta=0.0, shift=0.0,
-           x_init=None, x_ref=None, strength=1.0):
+           x_init=None, x_ref=None, strength=1.0, frames=None):
     """Integrates from x_T to x_0. Returns {"out": x_0, "noise": x_T}, float32,
     (batch, C, [T,] H, W). eta: DDIM; shift: Euler, 0 = the model's flow_shift.
-    x_ref with strength < 1: img2img / vid2vid (SDEdit), see first_step()."""
+    x_ref with strength < 1: img2img / vid2vid (SDEdit), see first_step().
+    frames: T of a clip model's sample, 1..frames (None: the model's frames)."""
     c = model.cfg
     sampler = canonical(sampler)
     if not 1 <= steps <= 10000:
@@ -144,7 +145,10 @@ def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, con
     if c["prediction"] == "eps" and steps > c["train_steps"]:
         raise ValueError("sampler: %d steps exceed the model's %d training steps" % (steps, c["train_steps"]))
     H, W = c["input_size"]
-    shape = (batch, c["in_channels"]) + ((c["frames"],) if c["frames"] else ()) + (H, W)
+    if frames is not None and c["frames"] and not 1 <= frames <= c["frames"]:
+        raise ValueError("sampler: frames %d is outside 1..%d" % (frames, c["frames"]))
+    T = (frames if frames is not None else c["frames"]) if c["frames"] else 0
+    shape = (batch, c["in_channels"]) + ((T,) if T else ()) + (H, W)
     n = 1
     for v in shape:
         n *= v
@@ -212,7 +216,7 @@ def sample_from_fixture(model, tensors, meta):
     return sample(model, meta["sampler"], int(meta["steps"]), float(meta["cfg"]), int(meta["seed"]),
                   int(meta["batch"]), y=tensors.get("y"), cond=tensors.get("cond"), cond_mask=tensors.get("cond_mask"),
                   eta=float(meta.get("eta", "0")), shift=float(meta.get("shift", "0")), x_ref=tensors.get("x_ref"),
-                  strength=float(meta.get("strength", "1")))
+                  strength=float(meta.get("strength", "1")), frames=int(meta["frames"]) if "frames" in meta else None)
 
 
 def main(argv):
