@@ -109,6 +109,9 @@ static vt_dit_inputs to_dit(const vt_denoise_input *in) {
     d.cond = in->cond;
     d.cond_mask = in->cond_mask;
     d.cond_len = in->cond_len;
+    d.uncond = in->uncond;
+    d.uncond_mask = in->uncond_mask;
+    d.uncond_len = in->uncond_len;
     return d;
 }
 

@@ -68,6 +68,9 @@ typedef struct vt_dit_inputs {
     const float *cond;       /* (optional) (B, L, cond_dim) */
     const float *cond_mask;  /* (optional) (B, L), nonzero = present; NULL = all present */
     int cond_len;            /* L */
+    const float *uncond;      /* (optional) (B, Lu, cond_dim): sampling's unconditional branch; forward ignores it */
+    const float *uncond_mask; /* (optional) (B, Lu) */
+    int uncond_len;           /* Lu */
 } vt_dit_inputs;
 
 /* out: (B, C_out, [T,] H, W). */

@@ -25,6 +25,7 @@ typedef enum vt_status {
     VT_E_UNSUPPORTED = -5, /* a feature this build or device lacks */
     VT_E_DEVICE = -6,      /* a compute device failed or was lost */
     VT_E_SHAPE = -7,       /* tensors whose shapes do not fit together */
+    VT_E_CANCELLED = -8,   /* a progress callback asked to stop */
 } vt_status;
 
 /* Name of a status code, e.g. "VT_E_FORMAT". Never NULL. */
@@ -159,12 +160,19 @@ typedef struct vt_denoise_input {
     const float *cond;      /* (optional) (B, L, cond_dim) */
     const float *cond_mask; /* (optional) (B, L): nonzero = token present */
     int cond_len;           /* L */
+    /* (optional) sampling only: the tokens of the guidance's unconditional branch
+     * (a negative prompt) instead of the model's null token alone */
+    const float *uncond;      /* (B, Lu, cond_dim) */
+    const float *uncond_mask; /* (optional) (B, Lu) */
+    int uncond_len;           /* Lu */
 } vt_denoise_input;
 
 /* One forward: out (B, C_out, [T,] H, W). */
 int vt_denoiser_forward(vt_denoiser *dn, const vt_denoise_input *in, float *out);
 
-typedef int (*vt_progress_fn)(void *user, int step, int steps); /* non-zero cancels */
+/* Called after each sampling step (step counts from the first step run, so an
+ * SDEdit run starts past 1); a non-zero return cancels: VT_E_CANCELLED. */
+typedef int (*vt_progress_fn)(void *user, int step, int steps);
 
 typedef struct vt_sample_options {
     const char *sampler;   /* "ddim", "dpm++2m" (eps models), "euler" (velocity models); NULL = model's default */

@@ -254,6 +254,13 @@ START_TEST(sampling_matches_reference) {
             size_t nref;
             float *ref = get(f, "out", &nref, NULL);
             float *xref = get(f, "x_ref", NULL, NULL); /* img2img / vid2vid fixtures */
+            const vt_st_tensor *ut;
+            float *uncond = get(f, "uncond", NULL, &ut), *umask = get(f, "uncond_mask", NULL, NULL); /* a negative prompt */
+            if (uncond) {
+                in.uncond = uncond;
+                in.uncond_mask = umask;
+                in.uncond_len = (int)ut->shape[1];
+            }
             sp.x_ref = xref;
             sp.strength = vt_st_meta(f, "strength") ? (float)atof(vt_st_meta(f, "strength")) : 1.0f;
             ck_assert_uint_eq(nref, (size_t)in.batch * c->in_channels * in.frames * in.height * in.width);
@@ -263,13 +270,14 @@ START_TEST(sampling_matches_reference) {
             fprintf(stderr, "conformance %-18s %-22s rel err %.2e\n", names[i], e->d_name, err);
             ck_assert_msg(err <= TOL, "%s: sampling rel err %.3e > %.0e", path, err, TOL);
             runs++;
-            free(out), free(ref), free(xref), free(y), free(yf), free(cond), free(mask);
+            free(out), free(ref), free(xref), free(y), free(yf), free(cond), free(mask), free(uncond), free(umask);
             vt_st_close(&f);
         }
         closedir(d);
         close_fixture(&fx);
     }
-    ck_assert_int_ge(runs, 11); /* ddim (η = 0 and > 0), dpm++2m, euler, each also as SDEdit; euler at T < frames */
+    ck_assert_int_ge(runs, 12); /* ddim (η = 0 and > 0), dpm++2m, euler, each also as SDEdit; euler at T < frames
+                                 * and with a negative prompt */
 }
 END_TEST
 

@@ -22,7 +22,8 @@ Per config directory:
   forward_out.safetensors  out
   forward_{in,out}_T<n>.safetensors  the same for a clip model on n < frames frames
   sample_<name>.safetensors  out (x_0), noise (x_T = normal(seed, stream 0)),
-                           and the inputs y / cond / cond_mask; __metadata__:
+                           and the inputs y / cond / cond_mask (/ uncond /
+                           uncond_mask: a negative prompt's tokens); __metadata__:
                            sampler, steps, cfg, seed, eta, shift, batch, and
                            frames when a clip model is sampled at fewer frames
 """
@@ -87,7 +88,9 @@ CONFIGS = {
          "attention": ["neighborhood 3x3", "spatial", "temporal", "full"]},
         {"seed": 15, "t": [412.0, 905.5], "L": 6, "mask": [[1, 1, 1, 0, 0, 0], [1] * 6], "short": [1, 2],
          "samples": [("euler_T1", "euler", 3.0, 0.0, 0.0, 31, None, 1.0, 1),
-                     ("sdedit_euler_T3", "euler", 2.0, 0.0, 2.0, 32, None, 0.5, 3)]}),
+                     ("sdedit_euler_T3", "euler", 2.0, 0.0, 2.0, 32, None, 0.5, 3),
+                     # a negative prompt: 8 tokens (longer than the prompt's 6), the last 3 masked out
+                     ("euler_negative", "euler", 3.0, 0.0, 0.0, 33, None, 1.0, 2, 8)]}),
     # rectified flow with classes on a non-square input; full and local blocks
     "img_rf_full": (
         {"arch": "dit", "in_channels": 3, "input_size": [12, 16], "patch_size": 2, "hidden_size": 48, "depth": 2,
@@ -177,6 +180,10 @@ def build(out_dir, dtype=torch.float64, log=None):
             strength = spec[7] if len(spec) > 7 else 1.0  # < 1: SDEdit from a reference x_ref
             frames = spec[8] if len(spec) > 8 else None  # a clip model sampled at fewer frames
             sin = inputs(cfg, par, 102 + k, y)
+            if len(spec) > 9:  # the unconditional branch's tokens (a negative prompt), Lu of them
+                Lu = spec[9]
+                sin["uncond"] = vt_rng.normal(par["seed"], 200 + k, 0, B * Lu * cfg["cond_dim"]).reshape(B, Lu, -1)
+                sin["uncond_mask"] = torch.tensor([[1.0] * (Lu - 3) + [0.0] * 3] * B)
             if strength < 1.0:
                 sshape = (B, C, frames, H, W) if frames else shape
                 ns = 1
@@ -185,7 +192,7 @@ def build(out_dir, dtype=torch.float64, log=None):
                 sin["x_ref"] = (0.5 * vt_rng.normal(par["seed"], 300 + k, 0, ns)).reshape(sshape)
             res = sample(model, sampler, 4, scale, seed, B, y=sin.get("y"), cond=sin.get("cond"),
                          cond_mask=sin.get("cond_mask"), eta=eta, shift=shift, x_ref=sin.get("x_ref"),
-                         strength=strength, frames=frames)
+                         strength=strength, frames=frames, uncond=sin.get("uncond"), uncond_mask=sin.get("uncond_mask"))
             meta = {"sampler": sampler, "steps": "4", "cfg": fmt(scale), "seed": str(seed), "eta": fmt(eta),
                     "shift": fmt(shift), "batch": str(B)}
             if strength < 1.0:
