@@ -645,7 +645,8 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
             else if (!strcmp(a, "--preset") || !strcmp(a, "--pipeline")) preset = v;
             else if (!strcmp(a, "-i") || !strcmp(a, "--input")) input = v;
             else if (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--cfg") ||
-                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class") || !strcmp(a, "--device")) {
+                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class") || !strcmp(a, "--device") ||
+                     !strcmp(a, "--frames")) {
                 /* stable-diffusion.cpp's spellings, as overrides of the denoise stage */
                 if (n_sets >= 52) return usage_error("too many options%s", "");
                 const char *key = a[1] == 's' && !a[2] ? "seed" : a + 2;
@@ -662,7 +663,11 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
                 snprintf(buf[nb], sizeof buf[nb], "denoise.%s=%.120s", key, v);
                 sets[n_sets++] = buf[nb++];
             }
-            else if (!strcmp(a, "--set")) {
+            else if (!strcmp(a, "--fps")) {
+                static char fps[160];
+                snprintf(fps, sizeof fps, "write_video.fps=%.120s", v);
+                sets[n_sets++] = fps;
+            } else if (!strcmp(a, "--set")) {
                 if (n_sets == 60) return usage_error("more than 60 --set options%s", "");
                 sets[n_sets++] = v;
             } else {
@@ -674,7 +679,12 @@ static int run_pipeline(cli *c, const char *cmdname, const char *preset, const c
             return EXIT_USAGE;
         }
     }
-    if (!preset) return usage_error("run: missing PRESET%s", "");
+    if (!preset && out) {
+        /* generate: a clip for video outputs, an image otherwise */
+        const char *dot = strrchr(out, '.');
+        preset = dot && (!strcmp(dot, ".mp4") || !strcmp(dot, ".gif")) ? "txt2vid" : "txt2img";
+    }
+    if (!preset) preset = "txt2img";
     if (prompt && !*prompt) {
         fprintf(stderr, "%s: %s: the prompt is empty\n", prog, cmdname);
         return EXIT_USAGE;
@@ -743,9 +753,9 @@ static int cmd_animate(cli *c, int argc, char **argv) { return cmd_image_preset(
 
 static int cmd_generate(cli *c, int argc, char **argv) {
     /* the prompt is the first argument, or -p PROMPT anywhere */
-    if (argc >= 2 && argv[1][0] != '-') return run_pipeline(c, "generate", "txt2img", argv[1], argc, argv, 2);
+    if (argc >= 2 && argv[1][0] != '-') return run_pipeline(c, "generate", NULL, argv[1], argc, argv, 2);
     for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt")) return run_pipeline(c, "generate", "txt2img", NULL, argc, argv, 1);
+        if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt")) return run_pipeline(c, "generate", NULL, NULL, argc, argv, 1);
     return usage_error("generate: missing the prompt (\"PROMPT\" or -p PROMPT)%s", "");
 }
 

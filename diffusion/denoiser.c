@@ -81,8 +81,7 @@ void vt_denoiser_destroy(vt_denoiser **dn) {
     *dn = NULL;
 }
 
-vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) {
-    const vt_dit_config *c = vt_dit_get_config(dn->dit);
+static vt_denoiser_shape shape_of(const vt_dit_config *c) {
     vt_denoiser_shape s;
     memset(&s, 0, sizeof s);
     s.in_channels = c->in_channels;
@@ -94,6 +93,19 @@ vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) {
     s.cond_dim = c->cond_dim;
     s.velocity = c->prediction == VT_PRED_V;
     return s;
+}
+
+vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) { return shape_of(vt_dit_get_config(dn->dit)); }
+
+int vt_model_denoiser_shape(vt_context *ctx, const vt_model *model, vt_denoiser_shape *out) {
+    if (!model || !out) return vt_error(ctx, VT_E_INVALID, "vt_model_denoiser_shape: model and out are required");
+    /* the config struct holds per-block tables: too large for the stack */
+    vt_dit_config *c = malloc(sizeof *c);
+    if (!c) return vt_error(ctx, VT_E_NOMEM, "out of memory");
+    int rc = vt_dit_config_parse(ctx, vt_model_config(model), c);
+    if (!rc) *out = shape_of(c);
+    free(c);
+    return rc;
 }
 
 static vt_dit_inputs to_dit(const vt_denoise_input *in) {

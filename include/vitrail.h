@@ -149,6 +149,9 @@ typedef struct vt_denoiser_shape {
 } vt_denoiser_shape;
 
 vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn);
+/* The same, read from a model file's config without loading its weights
+ * (VT_E_FORMAT for a model without a DiT config). */
+int vt_model_denoiser_shape(vt_context *ctx, const vt_model *model, vt_denoiser_shape *out);
 
 typedef struct vt_denoise_input {
     int batch;              /* B */

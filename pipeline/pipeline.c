@@ -39,6 +39,8 @@ struct vt_pipeline {
     int n_stages;
     slot slots[MAX_SLOTS];
     int n_slots;
+    vt_pipeline_progress_fn progress; /* (optional) */
+    void *progress_user;
 };
 
 /* ---- slots ---- */
@@ -306,9 +308,19 @@ int vt_pipeline_set_frames(vt_pipeline *p, const char *name, int ndim, const int
     return VT_OK;
 }
 
+void vt_pipeline_set_progress(vt_pipeline *p, vt_pipeline_progress_fn fn, void *user) {
+    p->progress = fn;
+    p->progress_user = user;
+}
+
+int vt_pipeline_set_param(vt_pipeline *p, const char *override) { return apply_override(p, override); }
+
 int vt_pipeline_run(vt_pipeline *p) {
     for (int i = 0; i < p->n_stages; i++) {
         vt_stage_run *r = &p->stages[i];
+        /* between stages is where a cancel lands when no stage reports progress */
+        if (p->progress && p->progress(p->progress_user, r->d->name, 0, 0))
+            return vt_error(p->ctx, VT_E_CANCELLED, "cancelled before stage %s", r->d->name);
         for (const vt_slot_spec *in = r->d->inputs; in && in->name; in++) {
             slot *s = find_slot(p, in->name);
             if (!in->optional && (!s || !s->set))
@@ -384,6 +396,11 @@ int vt_stage_output_text(vt_stage_run *r, const char *name, const char *text) {
     const vt_slot_spec *o = output_spec(r->d, name);
     if (!o || o->type != VT_SLOT_TEXT) return vt_stage_error(r, VT_E_INVALID, "no text output slot '%s'", name);
     return vt_pipeline_set_text(r->p, name, text);
+}
+
+int vt_stage_progress(vt_stage_run *r, int step, int steps) {
+    vt_pipeline *p = r->p;
+    return p->progress ? p->progress(p->progress_user, r->d->name, step, steps) : 0;
 }
 
 int vt_stage_error(vt_stage_run *r, int code, const char *fmt, ...) {
