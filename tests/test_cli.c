@@ -342,7 +342,7 @@ START_TEST(video_command) {
              "ffmpeg -v error -f lavfi -i testsrc=size=70x50:rate=15:duration=1.4 -f lavfi -i sine=frequency=330:duration=1.4 "
              "-pix_fmt yuv420p -shortest '%s'", src);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
     ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
     snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
              "stream=nb_read_frames,width,height,r_frame_rate -of csv=p=0 '%s'", src);
@@ -365,10 +365,10 @@ START_TEST(video_command) {
     snprintf(img_model, sizeof img_model, "%s/i.safetensors", tmpdir);
     snprintf(args, sizeof args, "create-model '%s' -o '%s'", cfg, img_model);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_int_eq(count_lines(err), 1);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_ptr_nonnull(strstr(err, "--overlap"));
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -c -e x.mp4 -e tmp", tmpdir);
