@@ -40,6 +40,21 @@ int vt_denoiser_create(vt_context *ctx, const vt_model *model, const vt_denoiser
     *out = NULL;
     if (!model) return vt_error(ctx, VT_E_INVALID, "vt_denoiser_create: model is NULL");
     const char *dev = params && params->device ? params->device : "cpu";
+    char picked[32];
+    if (!strcmp(dev, "auto")) {
+        /* a real GPU when there is one; a CPU Vulkan driver (lavapipe) is slower
+         * than the CPU backend, so it is never picked */
+        vt_device_desc devs[16];
+        int n = vt_devices_list(ctx, devs, 16), best = -1;
+        for (int i = 0; i < n && i < 16; i++) {
+            if (strcmp(devs[i].backend, "vulkan")) continue;
+            if (devs[i].type == VT_DEVICE_DISCRETE_GPU && (best < 0 || devs[best].type != VT_DEVICE_DISCRETE_GPU)) best = i;
+            else if (devs[i].type == VT_DEVICE_INTEGRATED_GPU && best < 0) best = i;
+        }
+        if (best >= 0) snprintf(picked, sizeof picked, "vulkan:%d", devs[best].index);
+        else snprintf(picked, sizeof picked, "cpu");
+        dev = picked;
+    }
     vt_denoiser *dn = calloc(1, sizeof *dn);
     if (!dn) return vt_error(ctx, VT_E_NOMEM, "out of memory");
     dn->ctx = ctx;
@@ -62,7 +77,7 @@ int vt_denoiser_create(vt_context *ctx, const vt_model *model, const vt_denoiser
         rc = vt_error(ctx, VT_E_UNSUPPORTED, "device '%s': this build has no Vulkan backend", dev);
 #endif
     } else {
-        rc = vt_error(ctx, VT_E_INVALID, "unknown device '%s' (cpu, vulkan, vulkan:INDEX)", dev);
+        rc = vt_error(ctx, VT_E_INVALID, "unknown device '%s' (auto, cpu, vulkan, vulkan:INDEX)", dev);
     }
     if (!rc) rc = vt_dit_create(ctx, dn->be, vt_model_file(model), &dn->dit);
     if (rc) {

@@ -129,7 +129,8 @@ int vt_tensors_save(vt_context *ctx, const char *path, const vt_named_tensor *te
 typedef struct vt_denoiser vt_denoiser;
 
 typedef struct vt_denoiser_params {
-    const char *device;   /* "cpu" (default when NULL), "vulkan" (the best device, or VITRAIL_VK_DEVICE), "vulkan:INDEX" */
+    const char *device;   /* "cpu" (default when NULL), "vulkan" (the best device, or VITRAIL_VK_DEVICE), "vulkan:INDEX",
+                           * "auto" (a discrete or integrated GPU if there is one, else the CPU) */
 } vt_denoiser_params;
 
 vt_denoiser_params vt_denoiser_default_params(void);

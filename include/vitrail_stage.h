@@ -124,6 +124,9 @@ void vt_pipeline_destroy(vt_pipeline **p);
 /* Sets a caller-provided slot before running. */
 int vt_pipeline_set_text(vt_pipeline *p, const char *slot, const char *text);
 int vt_pipeline_set_frames(vt_pipeline *p, const char *slot, int ndim, const int64_t *shape, const float *data);
+/* Sets a caller-provided slot of any type from a copy of v (text; ids and mask;
+ * data and mask), e.g. to push tokens into a single stage under test. */
+int vt_pipeline_set_value(vt_pipeline *p, const char *slot, const vt_value *v);
 /* Progress of a run: called with step = steps = 0 before each stage starts, and by
  * long stages as they go (vt_stage_progress). A non-zero return stops the run,
  * which then fails with VT_E_CANCELLED and writes no further output. */

@@ -315,6 +315,40 @@ void vt_pipeline_set_progress(vt_pipeline *p, vt_pipeline_progress_fn fn, void *
 
 int vt_pipeline_set_param(vt_pipeline *p, const char *override) { return apply_override(p, override); }
 
+int vt_pipeline_set_value(vt_pipeline *p, const char *name, const vt_value *v) {
+    if (!v || v->ndim < 0 || v->ndim > VT_MAX_DIMS) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': no value or bad rank", name);
+    if (v->type == VT_SLOT_TEXT) return vt_pipeline_set_text(p, name, v->text ? v->text : "");
+    slot *s = get_slot(p, name, v->type);
+    if (!s) return vt_error(p->ctx, VT_E_NOMEM, "out of memory");
+    value_free(&s->v);
+    s->set = 0;
+    vt_value *d = &s->v;
+    d->type = v->type;
+    d->ndim = v->ndim;
+    size_t n = 1, rows = 1;
+    for (int i = 0; i < v->ndim; i++) n *= (size_t)(d->shape[i] = v->shape[i]);
+    /* masks cover the first two dims: (B, L) of ids and tokens */
+    for (int i = 0; i < (v->ndim > 1 ? 2 : v->ndim); i++) rows *= (size_t)v->shape[i];
+    if (v->type == VT_SLOT_IDS) {
+        if (!v->ids) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': ids missing", name);
+        if (!(d->ids = malloc((n ? n : 1) * sizeof *d->ids))) goto oom;
+        memcpy(d->ids, v->ids, n * sizeof *d->ids);
+    } else {
+        if (!v->data) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': data missing", name);
+        if (!(d->data = malloc((n ? n : 1) * sizeof *d->data))) goto oom;
+        memcpy(d->data, v->data, n * sizeof *d->data);
+    }
+    if (v->mask) {
+        if (!(d->mask = malloc((rows ? rows : 1) * sizeof *d->mask))) goto oom;
+        memcpy(d->mask, v->mask, rows * sizeof *d->mask);
+    }
+    s->set = 1;
+    return VT_OK;
+oom:
+    value_free(d);
+    return vt_error(p->ctx, VT_E_NOMEM, "out of memory");
+}
+
 int vt_pipeline_run(vt_pipeline *p) {
     for (int i = 0; i < p->n_stages; i++) {
         vt_stage_run *r = &p->stages[i];

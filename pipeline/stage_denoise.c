@@ -33,7 +33,7 @@ static const vt_param_spec params[] = {
     {"class", VT_PARAM_INT, "-1", -1, 16777216, NULL, "class label; -1 = unconditional"},
     {"eta", VT_PARAM_FLOAT, "0", 0, 1, NULL, "DDIM eta"},
     {"shift", VT_PARAM_FLOAT, "0", 0, 100, NULL, "rectified-flow timestep shift; 0 = the model's"},
-    {"device", VT_PARAM_STRING, "cpu", 0, 0, NULL, "cpu, vulkan or vulkan:INDEX"},
+    {"device", VT_PARAM_STRING, "cpu", 0, 0, NULL, "auto, cpu, vulkan or vulkan:INDEX"},
     {"strength", VT_PARAM_FLOAT, "1", 0.01, 1, NULL, "with input frames: how far to noise them (1 = ignore them)"},
     {"frames", VT_PARAM_INT, "0", 0, 4096, NULL, "frames to make: 1 = an image; 0 = the model's (a clip model makes 1..its frames)"},
     {"width", VT_PARAM_INT, "0", 0, 65536, NULL, "0 = the model's; otherwise must be the model's (it samples at its trained size)"},
