@@ -103,7 +103,7 @@ def timestep_embedding(t, dim, max_period=10000, dtype=torch.float32):
     """DiT's TimestepEmbedder.timestep_embedding, [cos, sin]; in float32 it is DiT's
     code exactly, in float64 the same formula computed in double."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(start=0, end=half, dtype=dtype) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(start=0, end=half, dtype=dtype, device=t.device) / half)
     args = t[:, None].to(dtype) * freqs[None]
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     if dim % 2:
