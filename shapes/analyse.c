@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyse_internal.h"
+#include "shapes_internal.h"
 
 #define PI_F 3.14159265358979f
 
@@ -70,12 +71,23 @@ static float blend(const float *b, const float *c, const uint8_t *p, float *resi
 }
 
 int vt_shapes_size_class(float r) {
-    /* geometric means of the world's radii (0.10, 0.16, 0.22): the classes'
-     * boundaries in a ratio sense, since a generator's errors are relative */
-    if (r < 0.1265f) return VT_SIZE_SMALL;
-    if (r < 0.1876f) return VT_SIZE_MEDIUM;
+    /* boundaries at the geometric means of the world's radii: a generator's
+     * size errors are relative */
+    float rs = vt_shapes_size_radius(VT_SIZE_SMALL), rm = vt_shapes_size_radius(VT_SIZE_MEDIUM),
+          rl = vt_shapes_size_radius(VT_SIZE_LARGE);
+    if (r < sqrtf(rs * rm)) return VT_SIZE_SMALL;
+    if (r < sqrtf(rm * rl)) return VT_SIZE_MEDIUM;
     return VT_SIZE_LARGE;
 }
+
+/* The farthest half-coverage point from the centroid, over the circumradius,
+ * as measured on the world's renders at 64×64: sharp tips lose their last
+ * fraction of a pixel to anti-aliasing (a star's most), a heart's centroid is
+ * off its centre. */
+static const float radius_seen[VT_SHAPE_COUNT] = {
+    [VT_SHAPE_CIRCLE] = 1.01f, [VT_SHAPE_SQUARE] = 0.97f, [VT_SHAPE_TRIANGLE] = 0.94f, [VT_SHAPE_STAR] = 0.92f,
+    [VT_SHAPE_RING] = 1.01f,   [VT_SHAPE_CROSS] = 1.00f,  [VT_SHAPE_DIAMOND] = 0.94f,  [VT_SHAPE_HEART] = 0.97f,
+};
 
 /* ---- one object's measurements ---- */
 
@@ -204,18 +216,21 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
 
 /* ---- shape from the features ---- */
 
+/* A decision list over rotation-invariant features; each test separates one
+ * shape with a wide margin at every size (docs/shapes-analyser.md gives the
+ * measured values): a ring has a hole; a circle's outline is flat; a diamond is
+ * the one elongated shape; then the strongest symmetry of the outline (3-, 4-
+ * or 5-fold) and, within a symmetry, how deep the outline dips. */
 static int classify(const vt_shapes_blob *b) {
     const float *h = b->harm;
-    if (b->hole > 0.3f) return VT_SHAPE_RING;
-    if (b->depth > 0.86f) return VT_SHAPE_CIRCLE;
-    int k = 3;
-    for (int j = 4; j <= 5; j++)
-        if (h[j] > h[k]) k = j;
-    if (k == 5) return VT_SHAPE_STAR;
-    if (h[1] > 0.06f || h[2] > 0.1f) return h[4] > h[3] && b->elong > 1.2f ? VT_SHAPE_DIAMOND : VT_SHAPE_HEART;
-    if (k == 3) return VT_SHAPE_TRIANGLE;
-    if (b->elong > 1.2f) return VT_SHAPE_DIAMOND;
-    return b->depth < 0.6f ? VT_SHAPE_CROSS : VT_SHAPE_SQUARE;
+    if (b->hole > 0.3f) return VT_SHAPE_RING;          /* 0.55 vs 0 */
+    if (b->depth > 0.86f) return VT_SHAPE_CIRCLE;      /* 0.97 vs ≤ 0.75 (square) */
+    if (b->elong > 1.35f) return VT_SHAPE_DIAMOND;     /* 1.66 vs ≤ 1.06 (heart) */
+    if (h[5] > h[3] && h[5] > h[4]) return VT_SHAPE_STAR;
+    if (h[4] > h[3]) return b->depth < 0.6f ? VT_SHAPE_CROSS : VT_SHAPE_SQUARE; /* 0.46 vs 0.74 */
+    /* a triangle's corners give it a strong 6th harmonic, a heart's lobes and
+     * tip do not (0.05 vs 0.003 of the mean radius) */
+    return h[6] > 0.2f * h[3] ? VT_SHAPE_TRIANGLE : VT_SHAPE_HEART;
 }
 
 /* ---- the image ---- */
@@ -295,21 +310,25 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
             if (c == bg || !pure[i]) continue;
             if (nearest[i - 1] == c && nearest[i + 1] == c && nearest[i - w] == c && nearest[i + w] == c) core[c]++;
         }
-    /* a foreground pixel's class: the present colour whose blend with the
-     * background explains it best, else its own nearest colour */
+    /* a pixel's class: when the blend of a present colour with the background
+     * explains it, that colour if it covers at least half of the pixel (else
+     * the background); otherwise, far enough from the background, its own
+     * nearest colour */
     for (size_t i = 0; i < np; i++) {
         cls[i] = 255;
-        if (dist2(B, rgb + 3 * i) < thr2) continue;
         int best = -1;
-        float br = LINE_DIST * LINE_DIST;
+        float br = LINE_DIST * LINE_DIST, ba = 0;
         for (int k = 0; k < VT_COLOUR_COUNT; k++) {
             if (k == bg || !core[k]) continue;
             float r2;
             float a = blend(B, pal.c[k], rgb + 3 * i, &r2);
-            if (a > 0.25f && r2 < br) br = r2, best = k;
+            if (r2 < br) br = r2, best = k, ba = a;
         }
-        if (best < 0 && nearest[i] != bg) best = nearest[i];
-        if (best >= 0) cls[i] = (uint8_t)best;
+        if (best >= 0) {
+            if (ba >= 0.5f) cls[i] = (uint8_t)best;
+        } else if (nearest[i] != bg && dist2(B, rgb + 3 * i) >= thr2) {
+            cls[i] = nearest[i];
+        }
     }
 
     /* 8-connected components of one class */
@@ -404,6 +423,7 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         b->colour = c->colour;
         measure(b, &cv);
         b->shape = classify(b);
+        b->radius /= radius_seen[b->shape];
         b->size = vt_shapes_size_class(b->radius / (float)(w < h ? w : h));
     }
     out->n = nk;

@@ -464,7 +464,12 @@ int vt_shapes_check(const vt_shapes_spec *spec, const uint8_t *frames, int T, in
     why_buf w = {why, whycap};
     if (why && whycap) why[0] = 0;
     if (!spec || !frames || T < 1 || width < 8 || height < 8) return VT_SHAPES_E_INVALID;
-    if (spec->n_groups < 1 || spec->n_groups > VT_SHAPES_MAX_GROUPS) return VT_SHAPES_E_INVALID;
+    /* an edit that adds or repaints the background names no object */
+    int min_groups = spec->edit == VT_EDIT_ADD || spec->edit == VT_EDIT_BACKGROUND ? 0 : 1;
+    if (spec->n_groups < min_groups || spec->n_groups > VT_SHAPES_MAX_GROUPS) return VT_SHAPES_E_INVALID;
+    if (spec->edit == VT_EDIT_ADD && (spec->edit_group.count < 1 || spec->edit_group.count > VT_SHAPES_MAX_OBJECTS ||
+                                      spec->edit_group.shape < 0 || spec->edit_group.shape >= VT_SHAPE_COUNT))
+        return VT_SHAPES_E_INVALID;
     for (int k = 0; k < spec->n_groups; k++)
         if (spec->group[k].count < 1 || spec->group[k].count > VT_SHAPES_MAX_OBJECTS || spec->group[k].shape < 0 ||
             spec->group[k].shape >= VT_SHAPE_COUNT)

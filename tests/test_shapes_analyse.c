@@ -1,0 +1,416 @@
+/* Check suite of the shapes analyser and checker (shapes/analyse.c, check.c):
+ * on the world's own renders of held-out captions every item should pass, with
+ * mild noise nearly every one, and renders of a contradicting caption should
+ * fail; every shape is recognised at every size. The references are the
+ * renderer's scenes (what was drawn), never the analyser's earlier output. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyse_internal.h"
+#include "shapes_internal.h"
+#include "vt_check.h"
+
+enum { S = 64, T_CLIP = 8, PER_CATEGORY = 130 };
+#define SEED 4242u
+
+/* One evaluation item drawn and rendered: frames (T, S, S, 3), source (S, S, 3). */
+typedef struct item {
+    vt_shapes_spec spec, source;
+    int T;
+    uint8_t frames[T_CLIP * S * S * 3];
+    uint8_t src[S * S * 3];
+} item;
+
+static void render_clip(const vt_shapes_scene *first, const vt_shapes_spec *motion, int T, uint8_t *frames) {
+    for (int t = 0; t < T; t++) {
+        vt_shapes_scene st = *first;
+        if (motion) ck_assert_int_eq(vt_shapes_clip_frame(first, motion, t, T, &st), 0);
+        ck_assert_int_eq(vt_shapes_render(&st, S, S, frames + (size_t)t * S * S * 3), 0);
+    }
+}
+
+/* Mild noise, deterministic: the sum of four uniform draws in [-3, 3], a
+ * bell-shaped error of at most ±12 levels on every channel. */
+static void add_noise(uint8_t *px, size_t n, uint64_t key) {
+    vt_shapes_rng r = vt_shapes_rng_make(key, 0x6e6f697365ull, 0);
+    for (size_t i = 0; i < n; i++) {
+        int e = 0;
+        for (int k = 0; k < 4; k++) e += vt_shapes_rng_below(&r, 7) - 3;
+        int v = px[i] + e;
+        px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* The held-out item `i` of a category, rendered as the world draws it; the
+ * layout seed is the index. 0 when the world cannot lay it out (not expected). */
+static int make_truth(int cat, uint64_t i, item *it) {
+    ck_assert_int_eq(vt_shapes_random_spec(SEED, i, cat, 1, &it->spec, &it->source), 0);
+    vt_shapes_scene s0, s1;
+    char err[160];
+    if (cat == VT_CAT_EDIT) {
+        if (vt_shapes_layout(&it->source, i, &s0, err, sizeof err)) return 0;
+        if (vt_shapes_edit_apply(&s0, &it->spec, i, &s1, err, sizeof err)) return 0;
+        ck_assert_int_eq(vt_shapes_render(&s0, S, S, it->src), 0);
+        ck_assert_int_eq(vt_shapes_render(&s1, S, S, it->frames), 0);
+        it->T = 1;
+        return 1;
+    }
+    if (vt_shapes_layout(&it->spec, i, &s0, err, sizeof err)) return 0;
+    it->T = it->spec.motion != VT_MOTION_NONE ? T_CLIP : 1;
+    render_clip(&s0, it->T > 1 ? &it->spec : NULL, it->T, it->frames);
+    return 1;
+}
+
+static int other_colour(int avoid0, int avoid1, int avoid2, uint64_t k) {
+    for (int j = 0; j < VT_COLOUR_COUNT; j++) {
+        int c = (int)((k + (uint64_t)j) % VT_COLOUR_COUNT);
+        if (c != avoid0 && c != avoid1 && c != avoid2) return c;
+    }
+    return 0;
+}
+
+static int opposite_motion(int m) {
+    switch (m) {
+    case VT_MOTION_LEFT: return VT_MOTION_RIGHT;
+    case VT_MOTION_RIGHT: return VT_MOTION_LEFT;
+    case VT_MOTION_UP: return VT_MOTION_DOWN;
+    case VT_MOTION_DOWN: return VT_MOTION_UP;
+    case VT_MOTION_GROW: return VT_MOTION_SHRINK;
+    case VT_MOTION_SHRINK: return VT_MOTION_GROW;
+    default: return VT_MOTION_NONE;
+    }
+}
+
+/* A negative: the item's spec stays, what is drawn contradicts one of its
+ * clauses (a wrong colour or shape, the colours swapped, a wrong count, cell or
+ * relation, no or the opposite motion, an edit not done or done wrong). 0 when
+ * this item has no such variant the world can lay out. */
+static int make_negative(int cat, uint64_t i, item *it) {
+    ck_assert_int_eq(vt_shapes_random_spec(SEED, i, cat, 1, &it->spec, &it->source), 0);
+    vt_shapes_spec d = it->spec; /* what is drawn */
+    vt_shapes_group *g0 = &d.group[0], *g1 = &d.group[1];
+    char err[160];
+    vt_shapes_scene s0, s1;
+    switch (cat) {
+    case VT_CAT_COUNTING: /* three large ones do not fit: then one */
+        g0->count = g0->count == 3 ? 2 : g0->size == VT_SIZE_LARGE ? 1 : 3;
+        break;
+    case VT_CAT_POSITION:
+        if (d.relation != VT_REL_NONE)
+            d.relation = d.relation == VT_REL_LEFT_OF ? VT_REL_RIGHT_OF
+                       : d.relation == VT_REL_RIGHT_OF ? VT_REL_LEFT_OF
+                       : d.relation == VT_REL_ABOVE ? VT_REL_BELOW
+                                                     : VT_REL_ABOVE;
+        else if (g0->cell >= 0)
+            g0->cell = (g0->cell + 1 + (int)(i % 8)) % VT_SHAPES_CELLS;
+        else
+            return 0;
+        if (d.n_groups == 2 && g0->cell >= 0 && g1->cell == g0->cell) g1->cell = (g1->cell + 1) % VT_SHAPES_CELLS;
+        break;
+    case VT_CAT_BINDING: {
+        int c = g0->colour;
+        g0->colour = g1->colour;
+        g1->colour = c;
+        break;
+    }
+    case VT_CAT_MOTION:
+        if (i % 2 == 0 || opposite_motion(d.motion) == VT_MOTION_NONE) {
+            if (d.motion == VT_MOTION_RECOLOUR && i % 4 == 1) {
+                d.motion_colour = other_colour(d.motion_colour, g0->colour, d.background, i);
+            } else {
+                if (vt_shapes_layout(&d, i, &s0, err, sizeof err)) return 0;
+                it->T = T_CLIP;
+                render_clip(&s0, NULL, T_CLIP, it->frames); /* stands still */
+                return 1;
+            }
+        } else {
+            d.motion = opposite_motion(d.motion);
+            /* a small one cannot shrink, a large one cannot grow */
+            if (d.motion == VT_MOTION_SHRINK && g0->size == VT_SIZE_SMALL) g0->size = VT_SIZE_MEDIUM;
+            if (d.motion == VT_MOTION_GROW && g0->size == VT_SIZE_LARGE) g0->size = VT_SIZE_MEDIUM;
+        }
+        break;
+    case VT_CAT_EDIT:
+        if (vt_shapes_layout(&it->source, i, &s0, err, sizeof err)) return 0;
+        ck_assert_int_eq(vt_shapes_render(&s0, S, S, it->src), 0);
+        it->T = 1;
+        s1 = s0; /* nothing done */
+        if (i % 2 && it->spec.edit == VT_EDIT_RECOLOUR) {
+            vt_shapes_spec wrong = it->spec;
+            wrong.edit_colour = other_colour(it->spec.edit_colour, s0.background, it->source.group[0].colour, i);
+            if (vt_shapes_edit_apply(&s0, &wrong, i, &s1, err, sizeof err)) return 0;
+        } else if (i % 2 && it->spec.edit == VT_EDIT_MOVE) {
+            vt_shapes_spec wrong = it->spec;
+            /* back where it was: a move that did not happen */
+            wrong.edit_cell = it->source.group[0].cell;
+            if (vt_shapes_edit_apply(&s0, &wrong, i, &s1, err, sizeof err)) return 0;
+        }
+        ck_assert_int_eq(vt_shapes_render(&s1, S, S, it->frames), 0);
+        return 1;
+    default: /* single, two, colours: the first object's stated colour, else its shape */
+        if (g0->colour >= 0) {
+            g0->colour = other_colour(it->spec.group[0].colour, d.background, d.n_groups == 2 ? g1->colour : -1, i);
+        } else {
+            int was = g0->shape;
+            g0->shape = (was + 1 + (int)(i % 7)) % VT_SHAPE_COUNT;
+            while (g0->shape == was || (d.n_groups == 2 && g0->shape == g1->shape))
+                g0->shape = (g0->shape + 1) % VT_SHAPE_COUNT;
+        }
+        break;
+    }
+    /* the world may need another draw of the places to fit a variant */
+    int laid = 0;
+    for (uint64_t k = 0; k < 8 && !laid; k++) laid = vt_shapes_layout(&d, i + 1000 * k, &s0, err, sizeof err) == 0;
+    if (!laid) {
+        if (getenv("VT_TEST_VERBOSE")) printf("  no negative for %s item %d: %s\n", vt_shapes_category_name(cat), (int)i, err);
+        return 0;
+    }
+    it->T = d.motion != VT_MOTION_NONE ? T_CLIP : 1;
+    render_clip(&s0, it->T > 1 ? &d : NULL, it->T, it->frames);
+    return 1;
+}
+
+typedef struct tally {
+    int items[VT_CAT_COUNT], passed[VT_CAT_COUNT], skipped;
+} tally;
+
+static int check_item(const item *it, char *why, size_t cap) {
+    int r = vt_shapes_check(&it->spec, it->frames, it->T, S, S, it->spec.edit != VT_EDIT_NONE ? it->src : NULL, why, cap);
+    ck_assert_int_ge(r, 0);
+    return r;
+}
+
+static void print_tally(const char *what, const tally *t) {
+    int n = 0, p = 0;
+    printf("%s:", what);
+    for (int c = 0; c < VT_CAT_COUNT; c++) {
+        printf(" %s %d/%d", vt_shapes_category_name(c), t->passed[c], t->items[c]);
+        n += t->items[c];
+        p += t->passed[c];
+    }
+    printf("; all %d/%d = %.4f (skipped %d)\n", p, n, n ? (double)p / n : 0, t->skipped);
+}
+
+static double rate(const tally *t) {
+    int n = 0, p = 0;
+    for (int c = 0; c < VT_CAT_COUNT; c++) n += t->items[c], p += t->passed[c];
+    return n ? (double)p / n : 0;
+}
+
+static void run_truth(int noisy, tally *t) {
+    item *it = malloc(sizeof *it);
+    ck_assert_ptr_nonnull(it);
+    memset(t, 0, sizeof *t);
+    int shown = 0;
+    for (int c = 0; c < VT_CAT_COUNT; c++)
+        for (uint64_t i = 0; i < PER_CATEGORY; i++) {
+            if (!make_truth(c, i, it)) {
+                t->skipped++;
+                continue;
+            }
+            if (noisy) {
+                add_noise(it->frames, (size_t)it->T * S * S * 3, i * 16 + (uint64_t)c);
+                if (c == VT_CAT_EDIT) add_noise(it->src, sizeof it->src, i * 16 + (uint64_t)c + 8);
+            }
+            char why[256];
+            t->items[c]++;
+            if (check_item(it, why, sizeof why)) {
+                t->passed[c]++;
+            } else if (shown++ < 10) {
+                char text[256] = "";
+                vt_shapes_caption(&it->spec, c == VT_CAT_EDIT, text, sizeof text);
+                printf("  %s fails: '%s': %s\n", noisy ? "noisy truth" : "truth", text, why);
+            }
+        }
+    free(it);
+}
+
+START_TEST(truth_passes) {
+    tally t;
+    run_truth(0, &t);
+    print_tally("truth", &t);
+    ck_assert_int_le(t.skipped, 8);
+    ck_assert_int_ge(t.items[0] * VT_CAT_COUNT, 1000);
+    ck_assert(rate(&t) >= 0.99);
+    for (int c = 0; c < VT_CAT_COUNT; c++) ck_assert(t.passed[c] >= 0.97 * t.items[c]);
+}
+END_TEST
+
+START_TEST(noisy_truth_passes) {
+    tally t;
+    run_truth(1, &t);
+    print_tally("noisy truth", &t);
+    ck_assert(rate(&t) >= 0.97);
+}
+END_TEST
+
+START_TEST(negatives_fail) {
+    item *it = malloc(sizeof *it);
+    ck_assert_ptr_nonnull(it);
+    tally t;
+    memset(&t, 0, sizeof t);
+    int shown = 0;
+    for (int c = 0; c < VT_CAT_COUNT; c++)
+        for (uint64_t i = 0; i < PER_CATEGORY; i++) {
+            if (!make_negative(c, i, it)) {
+                t.skipped++;
+                continue;
+            }
+            t.items[c]++;
+            char why[256];
+            if (!check_item(it, why, sizeof why)) {
+                t.passed[c]++; /* "passed" here: the negative was caught */
+                ck_assert(why[0] != 0);
+            } else if (shown++ < 10) {
+                char text[256] = "";
+                vt_shapes_caption(&it->spec, c == VT_CAT_EDIT, text, sizeof text);
+                printf("  negative passes: '%s'\n", text);
+            }
+        }
+    print_tally("negatives caught", &t);
+    free(it);
+    ck_assert_int_le(t.skipped, PER_CATEGORY);
+    ck_assert(rate(&t) >= 0.95);
+}
+END_TEST
+
+/* One object of every shape, size and many colours, places and (optionally)
+ * turns: the shape recognised ≥ 99% of the time in each (shape, size) cell. */
+static void confusion(int turned) {
+    enum { N = 60 };
+    int conf[VT_SHAPE_COUNT][VT_SIZE_COUNT][VT_SHAPE_COUNT];
+    int size_ok[VT_SIZE_COUNT] = {0};
+    memset(conf, 0, sizeof conf);
+    static uint8_t img[S * S * 3];
+    vt_shapes_rng r = vt_shapes_rng_make(SEED, (uint64_t)turned, 0x636f6e66ull);
+    vt_shapes_found f;
+    for (int sh = 0; sh < VT_SHAPE_COUNT; sh++)
+        for (int sz = 0; sz < VT_SIZE_COUNT; sz++)
+            for (int k = 0; k < N; k++) {
+                vt_shapes_scene sc;
+                memset(&sc, 0, sizeof sc);
+                sc.background = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
+                sc.n = 1;
+                vt_shapes_object *o = &sc.obj[0];
+                o->shape = sh;
+                o->size = sz;
+                o->r = vt_shapes_size_radius(sz);
+                do o->colour = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
+                while (o->colour == sc.background);
+                o->x = 0.25f + 0.5f * vt_shapes_rng_unit(&r);
+                o->y = 0.25f + 0.5f * vt_shapes_rng_unit(&r);
+                o->angle = turned ? 6.2831853f * vt_shapes_rng_unit(&r) : 0;
+                ck_assert_int_eq(vt_shapes_render(&sc, S, S, img), 0);
+                ck_assert_int_eq(vt_shapes_analyse(img, S, S, &f), 0);
+                ck_assert_int_eq(f.n, 1);
+                ck_assert_int_eq(f.background, sc.background);
+                ck_assert_int_eq(f.obj[0].colour, o->colour);
+                conf[sh][sz][f.obj[0].shape]++;
+                size_ok[sz] += f.obj[0].size == sz;
+                /* the centroid is within a pixel or two of the centre (a heart's is above it) */
+                ck_assert(fabsf(f.obj[0].x - o->x) < 0.03f && fabsf(f.obj[0].y - o->y) < 0.04f);
+            }
+    printf("shape confusion (%s; rows: drawn, columns: found; small/medium/large):\n", turned ? "turned" : "upright");
+    for (int sh = 0; sh < VT_SHAPE_COUNT; sh++) {
+        printf("  %-8s", vt_shapes_shape_name(sh));
+        for (int sz = 0; sz < VT_SIZE_COUNT; sz++) {
+            printf(" |");
+            for (int j = 0; j < VT_SHAPE_COUNT; j++) printf(" %2d", conf[sh][sz][j]);
+        }
+        printf("\n");
+    }
+    printf("  sizes right: %d/%d %d/%d %d/%d\n", size_ok[0], VT_SHAPE_COUNT * N, size_ok[1], VT_SHAPE_COUNT * N, size_ok[2],
+           VT_SHAPE_COUNT * N);
+    for (int sh = 0; sh < VT_SHAPE_COUNT; sh++)
+        for (int sz = 0; sz < VT_SIZE_COUNT; sz++) ck_assert(conf[sh][sz][sh] >= 0.99 * N);
+    for (int sz = 0; sz < VT_SIZE_COUNT; sz++) ck_assert(size_ok[sz] >= 0.99 * VT_SHAPE_COUNT * N);
+}
+
+START_TEST(shapes_upright) { confusion(0); }
+END_TEST
+
+START_TEST(shapes_turned) { confusion(1); }
+END_TEST
+
+START_TEST(why_names_the_clause) {
+    static item it;
+    vt_shapes_spec spec;
+    char err[160], why[256];
+    ck_assert_int_eq(vt_shapes_parse("a red circle", 0, &spec, err, sizeof err), 0);
+    vt_shapes_scene sc;
+    ck_assert_int_eq(vt_shapes_layout(&spec, 1, &sc, err, sizeof err), 0);
+    ck_assert_int_eq(vt_shapes_render(&sc, S, S, it.frames), 0);
+    ck_assert_int_eq(vt_shapes_check(&spec, it.frames, 1, S, S, NULL, why, sizeof why), 1);
+    ck_assert_str_eq(why, "");
+    vt_shapes_spec blue;
+    ck_assert_int_eq(vt_shapes_parse("a blue circle", 0, &blue, err, sizeof err), 0);
+    ck_assert_int_eq(vt_shapes_check(&blue, it.frames, 1, S, S, NULL, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "blue circle"));
+    ck_assert_ptr_nonnull(strstr(why, "red circle"));
+    /* a still image is not a clip */
+    vt_shapes_spec moving;
+    ck_assert_int_eq(vt_shapes_parse("a red circle moving left", 0, &moving, err, sizeof err), 0);
+    ck_assert_int_eq(vt_shapes_check(&moving, it.frames, 1, S, S, NULL, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "clip"));
+    /* an edit without its source */
+    vt_shapes_spec edit;
+    ck_assert_int_eq(vt_shapes_parse("make the circle blue", 1, &edit, err, sizeof err), 0);
+    ck_assert_int_eq(vt_shapes_check(&edit, it.frames, 1, S, S, NULL, why, sizeof why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "source"));
+}
+END_TEST
+
+START_TEST(bad_input_is_refused) {
+    static uint8_t img[S * S * 3];
+    vt_shapes_found f;
+    ck_assert_int_lt(vt_shapes_analyse(NULL, S, S, &f), 0);
+    ck_assert_int_lt(vt_shapes_analyse(img, 4, S, &f), 0);
+    ck_assert_int_lt(vt_shapes_analyse(img, S, -1, &f), 0);
+    ck_assert_int_lt(vt_shapes_analyse(img, S, S, NULL), 0);
+    vt_shapes_spec spec;
+    char err[160];
+    ck_assert_int_eq(vt_shapes_parse("a red circle", 0, &spec, err, sizeof err), 0);
+    ck_assert_int_lt(vt_shapes_check(&spec, NULL, 1, S, S, NULL, NULL, 0), 0);
+    ck_assert_int_lt(vt_shapes_check(&spec, img, 0, S, S, NULL, NULL, 0), 0);
+    spec.n_groups = 3;
+    ck_assert_int_lt(vt_shapes_check(&spec, img, 1, S, S, NULL, NULL, 0), 0);
+    /* a blank image: a background and nothing on it */
+    memset(img, 0, sizeof img);
+    ck_assert_int_eq(vt_shapes_analyse(img, S, S, &f), 0);
+    ck_assert_int_eq(f.n, 0);
+    ck_assert_int_eq(f.background, VT_COLOUR_BLACK);
+}
+END_TEST
+
+/* The analyser works at any size: fractions, not pixels, decide. */
+START_TEST(any_size) {
+    enum { W = 200, H = 150 };
+    static uint8_t img[W * H * 3];
+    vt_shapes_spec spec;
+    char err[160], why[256];
+    ck_assert_int_eq(vt_shapes_parse("a large green star left of a small purple heart", 0, &spec, err, sizeof err), 0);
+    vt_shapes_scene sc;
+    ck_assert_int_eq(vt_shapes_layout(&spec, 3, &sc, err, sizeof err), 0);
+    ck_assert_int_eq(vt_shapes_render(&sc, W, H, img), 0);
+    ck_assert_msg(vt_shapes_check(&spec, img, 1, W, H, NULL, why, sizeof why) == 1, "%s", why);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("shapes_analyse");
+    TCase *tc = tcase_create("analyse");
+    tcase_add_test(tc, truth_passes);
+    tcase_add_test(tc, noisy_truth_passes);
+    tcase_add_test(tc, negatives_fail);
+    tcase_add_test(tc, shapes_upright);
+    tcase_add_test(tc, shapes_turned);
+    tcase_add_test(tc, why_names_the_clause);
+    tcase_add_test(tc, bad_input_is_refused);
+    tcase_add_test(tc, any_size);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return vt_check_run(suite()); }
