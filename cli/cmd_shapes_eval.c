@@ -190,7 +190,7 @@ static int parse_line(char *line, item *it, char *err, size_t errcap) {
     }
     memset(it, 0, sizeof *it);
     if (strlen(f[0]) >= sizeof it->id || !f[0][0]) {
-        snprintf(err, errcap, "bad id '%s'", f[0]);
+        snprintf(err, errcap, "bad id '%.63s' (1 to 63 characters)", f[0]);
         return -1;
     }
     strcpy(it->id, f[0]);
@@ -490,7 +490,7 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
                 if (clip && !file_exists(path)) snprintf(path, sizeof path, "%s/%s_s%d.gif", dir, it->id, s);
                 if (!file_exists(path)) {
                     snprintf(path, sizeof path, "%s/%s_s%d.%s", dir, it->id, s, clip ? "mp4" : "png");
-                    snprintf(why, sizeof why, "missing %s", path);
+                    snprintf(why, sizeof why, "missing %.*s", (int)sizeof why - 9, path);
                     miss = 1;
                     missing++;
                     goto verdict;

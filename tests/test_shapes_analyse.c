@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyse_internal.h"
-#include "shapes_internal.h"
+#include "shapes/analyse_internal.h"
+#include "shapes/shapes_internal.h"
 #include "vt_check.h"
 
 enum { S = 64, T_CLIP = 8, PER_CATEGORY = 130 };
