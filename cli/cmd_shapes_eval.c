@@ -386,6 +386,19 @@ static int render_truth(const item *it, uint64_t seed, int size, frames *f, unsi
     return 0;
 }
 
+/* The ground truth as the files a model's run would leave: DIR/ID_sK.png, or
+ * .mp4 for clips (8 frames a second, as `vitrail generate --frames` writes). */
+static int write_truth(vt_context *ctx, const char *dir, const item *it, int s, const frames *f) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s_s%d.%s", dir, it->id, s, f->T > 1 ? "mp4" : "png");
+    if (f->T == 1) {
+        vt_image img = {f->w, f->h, f->px};
+        return vt_image_save_png(ctx, path, &img, it->text);
+    }
+    vt_video v = {f->w, f->h, f->T, 8.0, 8.0, f->px};
+    return vt_video_save(ctx, path, &v);
+}
+
 /* ---- eval ---- */
 
 static void json_str(FILE *fp, const char *s) {
@@ -410,7 +423,7 @@ typedef struct failure {
 } failure;
 
 int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
-    const char *prompts_path = NULL, *dir = NULL, *out = NULL;
+    const char *prompts_path = NULL, *dir = NULL, *out = NULL, *write_dir = NULL;
     int json = 0, truth = 0, make = 0, list_why = 0;
     unsigned long long seeds = 1, seed = 2026, per = 60, size = 64;
     for (int i = 1; i < argc; i++) {
@@ -426,7 +439,7 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
             make = 1;
         else if (!strcmp(a, "--prompts") || !strcmp(a, "--images") || !strcmp(a, "-o") || !strcmp(a, "--output") ||
                  !strcmp(a, "--seeds") || !strcmp(a, "--seed") || !strcmp(a, "--per-category") ||
-                 !strcmp(a, "--size")) {
+                 !strcmp(a, "--size") || !strcmp(a, "--write")) {
             if (!has_v) return usage("eval: %s needs a value", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--prompts"))
@@ -435,6 +448,8 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
                 dir = v;
             else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
                 out = v;
+            else if (!strcmp(a, "--write"))
+                write_dir = v;
             else if (!strcmp(a, "--seeds") ? parse_uint(v, 1000, &seeds) || seeds < 1
                      : !strcmp(a, "--seed") ? parse_uint(v, UINT64_MAX, &seed)
                      : !strcmp(a, "--per-category") ? parse_uint(v, 100000, &per) || per < 1
@@ -451,6 +466,7 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
     if (!prompts_path) return usage("eval: missing --prompts FILE%s", "");
     if (!truth && !dir) return usage("eval: missing --images DIR (or --truth)%s", "");
     if (truth && dir) return usage("eval: --truth renders its own images; drop --images%s", "");
+    if (write_dir && !truth) return usage("eval: --write DIR goes with --truth%s", "");
     prompts p;
     if (prompts_load(prompts_path, &p)) return EXIT_RUNTIME;
 
@@ -483,6 +499,11 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
                     strcpy(why, e);
                     errors++;
                     goto verdict;
+                }
+                if (write_dir && write_truth(ctx, write_dir, it, s, &f)) {
+                    frames_free(&f);
+                    rc = runtime(ctx);
+                    break;
                 }
             } else {
                 int clip = it->task == VT_TASK_T2V || it->task == VT_TASK_ANIMATE;

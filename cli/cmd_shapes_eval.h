@@ -20,7 +20,7 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv);
 
 #define CMD_SHAPES_EVAL_USAGE                                                                             \
     "usage: vitrail shapes eval --prompts FILE --images DIR [--seeds N] [--json] [--why]\n"               \
-    "       vitrail shapes eval --prompts FILE --truth [--seeds N] [--size S] [--json] [--why]\n"         \
+    "       vitrail shapes eval --prompts FILE --truth [--seeds N] [--size S] [--write DIR] [--json] [--why]\n"         \
     "       vitrail shapes eval --make-prompts [--seed 2026] [--per-category 60] -o FILE\n\n"             \
     "Scores generated images and clips against the held-out prompts of FILE\n"                            \
     "(assets/eval/prompts.tsv; format in docs/shapes-analyser.md), GenEval-style: an\n"                  \
@@ -29,7 +29,8 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv);
     "(default 1). A missing file counts as a failure and is listed. Prints, per\n"                       \
     "category, the items, the passed ones and the score; overall is the mean of the\n"                   \
     "category scores. --truth renders each item's ground truth at S×S (default 64)\n"                    \
-    "instead of reading DIR: the analyser's own accuracy. --why lists every failure\n"                   \
+    "instead of reading DIR: the analyser's own accuracy (--write DIR also saves them\n"                 \
+    "there, named as above). --why lists every failure\n"                   \
     "with its first failing clause. --make-prompts writes a prompts file drawn from the\n"                \
     "held-out captions (tools/eval/run_eval.sh generates and scores a model).\n"
 

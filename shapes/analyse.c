@@ -27,6 +27,12 @@
 /* Components smaller than this share of the image are specks, not objects: a
  * small star at 64×64 covers ~1.2% (0.10 circumradius), a quarter of it is 0.3%. */
 #define MIN_AREA_SHARE 0.003f
+/* ...and those without this many pixels (and share of their pixels) inside
+ * them, away from their outline, are lines: a codec's colour fringe along an
+ * edge is one or two pixels wide and has none, while a medium ring shrunk to
+ * 6 pixels in a clip, 2.8 thick, still keeps a few through H.264. */
+#define MIN_INNER 2
+#define MIN_INNER_SHARE 0.03f
 /* Radial profile march step, pixels. */
 #define STEP 0.25f
 
@@ -236,7 +242,7 @@ static int classify(const vt_shapes_blob *b) {
 /* ---- the image ---- */
 
 typedef struct comp_info {
-    int colour, size, x0, y0, x1, y1, keep;
+    int colour, size, inner, x0, y0, x1, y1, keep;
 } comp_info;
 
 static int by_size(const void *a, const void *b) {
@@ -347,6 +353,7 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         comp_info *c = &ci[nc];
         c->colour = cls[s];
         c->size = 0;
+        c->inner = 0;
         c->x0 = c->x1 = (int)(s % w);
         c->y0 = c->y1 = (int)(s / w);
         c->keep = 0;
@@ -374,13 +381,24 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         nc++;
     }
 
+    /* pixels whose four neighbours are of the same component: a line one or
+     * two pixels wide (a codec's colour fringe along an edge) has none */
+    for (size_t i = 0; i < np; i++) {
+        int c = comp[i];
+        if (c < 0) continue;
+        int x = (int)(i % w), y = (int)(i / w);
+        if (x > 0 && y > 0 && x < w - 1 && y < h - 1 && comp[i - 1] == c && comp[i + 1] == c && comp[i - w] == c &&
+            comp[i + w] == c)
+            ci[c].inner++;
+    }
     int min_area = (int)(MIN_AREA_SHARE * (float)np);
     if (min_area < 4) min_area = 4;
     order = malloc((size_t)(nc ? nc : 1) * sizeof *order);
     if (!order) goto done;
     int nk = 0;
     for (int k = 0; k < nc; k++)
-        if (ci[k].size >= min_area) order[nk++] = &ci[k];
+        if (ci[k].size >= min_area && ci[k].inner >= MIN_INNER && ci[k].inner >= MIN_INNER_SHARE * (float)ci[k].size)
+            order[nk++] = &ci[k];
     qsort(order, (size_t)nk, sizeof *order, by_size);
     out->n_total = nk;
     if (nk > VT_SHAPES_MAX_BLOBS) nk = VT_SHAPES_MAX_BLOBS;
