@@ -11,6 +11,7 @@
 
 #include "vitrail.h"
 #include "vitrail_stage.h"
+#include "cmd_shapes.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -947,6 +948,8 @@ done:
     return rc;
 }
 
+static int cmd_shapes(cli *c, int argc, char **argv) { return vt_cli_shapes(c->ctx, argc, argv); }
+
 static const command commands[] = {
     {"version", "print the version and build features",
      "usage: vitrail version\n\nPrints the version and whether this build has the Vulkan backend.\n",
@@ -1039,6 +1042,7 @@ static const command commands[] = {
      "are scaled to the model's size and the results back to the input's; the output\n"
      "keeps the input's frame count, frame rate and audio stream (copied untouched).\n",
      cmd_video},
+    {"shapes", "the shapes world: draw captions and examples, analyse and score images", vt_cli_shapes_usage, cmd_shapes},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

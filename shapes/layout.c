@@ -180,7 +180,9 @@ int vt_shapes_layout(const vt_shapes_spec *spec, uint64_t seed, vt_shapes_scene 
 
     vt_shapes_rng r = vt_shapes_rng_make(seed, 0x6c61796f7574ull /* "layout" */, 0);
     /* Restarts redraw the unstated sizes and colours too: the first objects'
-     * places can leave no room for the last. */
+     * places can leave no room for the last. Unstated sizes shrink as restarts
+     * fail (stated cells can be too close for large objects), and three large
+     * objects rarely fit, so they are never drawn unstated. */
     for (int restart = 0; restart < 64; restart++) {
         vt_shapes_scene *sc = out;
         memset(sc, 0, sizeof *sc);
@@ -196,7 +198,7 @@ int vt_shapes_layout(const vt_shapes_spec *spec, uint64_t seed, vt_shapes_scene 
                 if (size < 0) {
                     if (sc->n == 0 && spec->motion == VT_MOTION_GROW) size = vt_shapes_rng_below(&r, 2);
                     else if (sc->n == 0 && spec->motion == VT_MOTION_SHRINK) size = 1 + vt_shapes_rng_below(&r, 2);
-                    else size = vt_shapes_rng_below(&r, total >= 3 ? 2 : 3); /* three large rarely fit */
+                    else size = vt_shapes_rng_below(&r, restart >= 32 ? 1 : total >= 3 || restart >= 16 ? 2 : 3);
                 }
                 o->shape = gr->shape;
                 o->colour = colour;

@@ -540,6 +540,13 @@ static void maybe_size(vt_shapes_rng *r, vt_shapes_group *g, float p) {
     if (vt_shapes_rng_chance(r, p)) g->size = vt_shapes_rng_below(r, VT_SIZE_COUNT);
 }
 
+/* Two large objects side by side in adjacent cells, or far enough apart for
+ * a relation, do not fit: the second becomes small or medium. */
+static void not_both_large(vt_shapes_rng *r, vt_shapes_spec *s) {
+    if (s->n_groups == 2 && s->group[0].size == VT_SIZE_LARGE && s->group[1].size == VT_SIZE_LARGE)
+        s->group[1].size = vt_shapes_rng_below(r, 2);
+}
+
 static void maybe_background(vt_shapes_rng *r, vt_shapes_spec *s, float p) {
     if (!vt_shapes_rng_chance(r, p)) return;
     unsigned used = bit(s->motion_colour);
@@ -565,6 +572,7 @@ static void gen_two(vt_shapes_rng *r, vt_shapes_spec *s) {
     }
     maybe_size(r, &s->group[0], 0.3f);
     maybe_size(r, &s->group[1], 0.3f);
+    not_both_large(r, s);
     maybe_background(r, s, 0.2f);
 }
 
@@ -605,8 +613,14 @@ static void gen_position(vt_shapes_rng *r, vt_shapes_spec *s) {
     }
     for (int i = 0; i < s->n_groups; i++) {
         if (vt_shapes_rng_chance(r, 0.6f)) s->group[i].colour = pick_colour(r, 0);
-        maybe_size(r, &s->group[i], 0.3f);
+        /* two objects in neighbouring cells: a large one leaves the other no room */
+        if (form == 4) {
+            if (vt_shapes_rng_chance(r, 0.3f)) s->group[i].size = vt_shapes_rng_below(r, 2);
+        } else {
+            maybe_size(r, &s->group[i], 0.3f);
+        }
     }
+    not_both_large(r, s);
     maybe_background(r, s, 0.15f);
 }
 
@@ -616,6 +630,7 @@ static void gen_binding(vt_shapes_rng *r, vt_shapes_spec *s) {
     s->group[1].colour = pick_colour(r, bit(s->group[0].colour));
     maybe_size(r, &s->group[0], 0.3f);
     maybe_size(r, &s->group[1], 0.3f);
+    not_both_large(r, s);
     maybe_background(r, s, 0.2f);
 }
 
@@ -664,8 +679,21 @@ static void gen_edit(vt_shapes_rng *r, vt_shapes_spec *s, vt_shapes_spec *src) {
         one(&s->group[0], src->group[0].shape);
         if (s->edit == VT_EDIT_RECOLOUR) s->edit_colour = pick_colour(r, bit(src->background) | bit(src->group[0].colour));
         if (s->edit == VT_EDIT_MOVE) {
+            /* a cell beside an occupied one may have no room left: avoid the
+             * 8 neighbours of occupied cells when some cell is free of them,
+             * else the 4 neighbours, else only the occupied cells */
+            unsigned near4 = cells, near8 = cells;
+            for (int c = 0; c < VT_SHAPES_CELLS; c++)
+                for (int d = 0; d < VT_SHAPES_CELLS; d++) {
+                    int dr = c / 3 - d / 3, dc = c % 3 - d % 3;
+                    if (!(cells >> c & 1) || dr * dr > 1 || dc * dc > 1) continue;
+                    near8 |= bit(d);
+                    if (dr * dc == 0) near4 |= bit(d);
+                }
+            unsigned all = (1u << VT_SHAPES_CELLS) - 1;
+            unsigned avoid = near8 != all ? near8 : near4 != all ? near4 : cells;
             do s->edit_cell = vt_shapes_rng_below(r, VT_SHAPES_CELLS);
-            while (cells >> s->edit_cell & 1);
+            while (avoid >> s->edit_cell & 1);
         }
         break;
     case VT_EDIT_ADD:
