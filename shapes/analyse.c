@@ -229,14 +229,106 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
  * or 5-fold) and, within a symmetry, how deep the outline dips. */
 static int classify(const vt_shapes_blob *b) {
     const float *h = b->harm;
-    if (b->hole > 0.3f) return VT_SHAPE_RING;          /* 0.55 vs 0 */
-    if (b->depth > 0.86f) return VT_SHAPE_CIRCLE;      /* 0.97 vs ≤ 0.75 (square) */
-    if (b->elong > 1.35f) return VT_SHAPE_DIAMOND;     /* 1.66 vs ≤ 1.06 (heart) */
+    float hmax = 0;
+    for (int k = 2; k <= 6; k++) hmax = h[k] > hmax ? h[k] : hmax;
+    if (b->hole > 0.3f) return VT_SHAPE_RING; /* 0.55 (0.42 blurred by 1.5 pixels) vs 0 */
+    /* flat, with no symmetry: ≥ 0.97 and ≤ 0.01 vs a square's ≤ 0.85 and ≥ 0.04 even when blurred */
+    if (b->depth > 0.8f && hmax < 0.03f) return VT_SHAPE_CIRCLE;
+    if (b->elong > 1.35f) return VT_SHAPE_DIAMOND; /* 1.66 vs ≤ 1.08 (heart) */
     if (h[5] > h[3] && h[5] > h[4]) return VT_SHAPE_STAR;
-    if (h[4] > h[3]) return b->depth < 0.6f ? VT_SHAPE_CROSS : VT_SHAPE_SQUARE; /* 0.46 vs 0.74 */
-    /* a triangle's corners give it a strong 6th harmonic, a heart's lobes and
-     * tip do not (0.05 vs 0.003 of the mean radius) */
-    return h[6] > 0.2f * h[3] ? VT_SHAPE_TRIANGLE : VT_SHAPE_HEART;
+    if (h[4] > h[3]) {
+        /* a cross dips deeper and its 4-fold harmonic is stronger: depth 0.46
+         * (0.63 blurred) vs a square's 0.74 (0.84 blurred), h4 0.19 (0.12) vs
+         * 0.068 (0.043); the two votes weighed by their margins */
+        float cross = (0.68f - b->depth) / 0.1f + (h[4] - 0.09f) / 0.03f;
+        return cross > 0 ? VT_SHAPE_CROSS : VT_SHAPE_SQUARE;
+    }
+    /* a triangle is 3-fold symmetric, with corners that give it a strong 6th
+     * harmonic; a heart is only mirror-symmetric (its lobes give it a 2nd and
+     * a 5th) and rounder: a vote of three features, each with a margin of about
+     * 2× either side even under a blur of a pixel (h6/h3 0.25-0.37 vs
+     * 0.03-0.06; h2 ≤ 0.005 vs ≥ 0.021; h5 ≤ 0.002 vs ≥ 0.012) */
+    int tri = (h[6] > 0.13f * h[3]) + (h[2] < 0.012f) + (h[5] < 0.007f);
+    return tri >= 2 ? VT_SHAPE_TRIANGLE : VT_SHAPE_HEART;
+}
+
+/* ---- the background ---- */
+
+/* The background as a plane in each channel over the image (u, v in [-0.5,
+ * 0.5]): a generator's background drifts in colour and brightness across the
+ * frame, and object pixels are told apart from it by their distance to it. */
+typedef struct bg_plane {
+    float c[3][3]; /* channel: constant, per u, per v */
+    float iw, ih;
+} bg_plane;
+
+static void bg_at(const bg_plane *p, int x, int y, float out[3]) {
+    float u = ((float)x + 0.5f) * p->iw - 0.5f, v = ((float)y + 0.5f) * p->ih - 0.5f;
+    for (int j = 0; j < 3; j++) out[j] = p->c[j][0] + p->c[j][1] * u + p->c[j][2] * v;
+}
+
+/* Solves the 3×3 system m·x = r (Cramer); 0 when singular. */
+static int solve3(const double m[3][3], const double r[3], double x[3]) {
+    double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                 m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if (fabs(det) < 1e-9) return 0;
+    for (int k = 0; k < 3; k++) {
+        double a[3][3];
+        memcpy(a, m, sizeof a);
+        for (int i = 0; i < 3; i++) a[i][k] = r[i];
+        x[k] = (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+                a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])) /
+               det;
+    }
+    return 1;
+}
+
+/* Least squares over the pixels nearest to the background's palette colour,
+ * then again without those the first fit leaves far off (the anti-aliased
+ * edges of objects, specks): beyond 3 RMS deviations, and at least 12 levels.
+ * Falls back to the palette colour. */
+static void bg_fit(bg_plane *p, const uint8_t *rgb, const uint8_t *nearest, int bg, const float *pal_bg, int w, int h) {
+    p->iw = 1.0f / (float)w;
+    p->ih = 1.0f / (float)h;
+    for (int j = 0; j < 3; j++) p->c[j][0] = pal_bg[j], p->c[j][1] = p->c[j][2] = 0;
+    float cut2 = 1e30f;
+    for (int pass = 0; pass < 3; pass++) {
+        double m[3][3] = {{0}}, r[3][3] = {{0}}, err2 = 0;
+        long n = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                if (nearest[i] != bg) continue;
+                float Bp[3];
+                bg_at(p, x, y, Bp);
+                float d2 = dist2(Bp, rgb + 3 * i);
+                n++;
+                if (pass == 1) { /* only the spread around the first fit */
+                    err2 += d2;
+                    continue;
+                }
+                if (d2 > cut2) continue;
+                double f[3] = {1, ((double)x + 0.5) / w - 0.5, ((double)y + 0.5) / h - 0.5};
+                for (int a = 0; a < 3; a++) {
+                    for (int b = 0; b < 3; b++) m[a][b] += f[a] * f[b];
+                    for (int j = 0; j < 3; j++) r[j][a] += f[a] * rgb[3 * i + j];
+                }
+            }
+        /* too few background pixels to say more than the palette does */
+        if (n < (long)((size_t)w * h / 8)) return;
+        if (pass == 1) {
+            cut2 = 9.f * (float)(err2 / (double)n);
+            if (cut2 < 144.f) cut2 = 144.f;
+            continue;
+        }
+        bg_plane q = *p;
+        for (int j = 0; j < 3; j++) {
+            double x[3];
+            if (!solve3(m, r[j], x)) return;
+            for (int k = 0; k < 3; k++) q.c[j][k] = (float)x[k];
+        }
+        *p = q;
+    }
 }
 
 /* ---- the image ---- */
@@ -244,6 +336,84 @@ static int classify(const vt_shapes_blob *b) {
 typedef struct comp_info {
     int colour, size, inner, x0, y0, x1, y1, keep;
 } comp_info;
+
+/* A component that hugs a bigger one, in a colour between the background's
+ * and the bigger one's, is that one's blurred edge (a blend that happens to be
+ * nearest another palette colour, as blue and yellow give gray): its pixels
+ * join the bigger one. Returns 0, or VT_SHAPES_E_NOMEM. */
+static int merge_fringes(comp_info *ci, int nc, int32_t *comp, int w, int h, const float (*bgc)[3],
+                         const float (*seen)[3]) {
+    enum { SLOTS = 4 };
+    if (nc < 2) return 0;
+    int *nb = calloc((size_t)nc * SLOTS * 2, sizeof *nb), *parent = malloc((size_t)nc * sizeof *parent);
+    if (!nb || !parent) {
+        free(nb);
+        free(parent);
+        return VT_SHAPES_E_NOMEM;
+    }
+    /* per component, its first few neighbours and how many of its pixels touch each */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int a = comp[(size_t)y * w + x];
+            if (a < 0) continue;
+            int seen_b[8], ns = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int u = x + dx, v = y + dy;
+                    if (u < 0 || v < 0 || u >= w || v >= h) continue;
+                    int b = comp[(size_t)v * w + u];
+                    if (b < 0 || b == a) continue;
+                    int dup = 0;
+                    for (int k = 0; k < ns; k++) dup |= seen_b[k] == b;
+                    if (dup) continue;
+                    seen_b[ns++] = b;
+                    int *slot = nb + (size_t)a * SLOTS * 2;
+                    for (int k = 0; k < SLOTS; k++) {
+                        if (slot[2 * k + 1] && slot[2 * k] != b) continue;
+                        slot[2 * k] = b;
+                        slot[2 * k + 1]++;
+                        break;
+                    }
+                }
+        }
+    float B[3] = {bgc[0][0], bgc[1][0], bgc[2][0]};
+    uint8_t cx[3];
+    for (int a = 0; a < nc; a++) {
+        parent[a] = a;
+        const int *slot = nb + (size_t)a * SLOTS * 2;
+        int best = -1, bc = 0;
+        for (int k = 0; k < SLOTS; k++)
+            if (slot[2 * k + 1] > bc && ci[slot[2 * k]].size > ci[a].size) bc = slot[2 * k + 1], best = slot[2 * k];
+        if (best < 0 || (float)bc < 0.3f * (float)ci[a].size) continue;
+        for (int j = 0; j < 3; j++) {
+            float v = seen[ci[a].colour][j];
+            cx[j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+        }
+        float r2, al = blend(B, seen[ci[best].colour], cx, &r2);
+        if (r2 < LINE_DIST * LINE_DIST && al > 0.1f && al < 0.9f) parent[a] = best;
+    }
+    for (int a = 0; a < nc; a++) {
+        int r = a;
+        for (int guard = 0; parent[r] != r && guard < nc; guard++) r = parent[r];
+        parent[a] = r;
+    }
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        if (comp[i] >= 0) comp[i] = parent[comp[i]];
+    for (int a = 0; a < nc; a++) {
+        int r = parent[a];
+        if (r == a) continue;
+        comp_info *d = &ci[r], *c = &ci[a];
+        d->size += c->size;
+        if (c->x0 < d->x0) d->x0 = c->x0;
+        if (c->x1 > d->x1) d->x1 = c->x1;
+        if (c->y0 < d->y0) d->y0 = c->y0;
+        if (c->y1 > d->y1) d->y1 = c->y1;
+        c->size = 0;
+    }
+    free(nb);
+    free(parent);
+    return 0;
+}
 
 static int by_size(const void *a, const void *b) {
     const comp_info *x = *(const comp_info *const *)a, *y = *(const comp_info *const *)b;
@@ -292,6 +462,8 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
     for (int k = 1; k < VT_COLOUR_COUNT; k++)
         if (hh[k] > hh[bg]) bg = k;
     out->background = bg;
+    bg_plane plane;
+    bg_fit(&plane, rgb, nearest, bg, pal.c[bg], w, h);
     const float *B = pal.c[bg];
 
     float gap = 1e30f;
@@ -309,13 +481,25 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
      * with their four neighbours), so that an edge's blend of red and white is
      * not read as a pink object */
     long core[VT_COLOUR_COUNT] = {0};
+    double sum[VT_COLOUR_COUNT][3] = {{0}};
     for (int y = 1; y < h - 1; y++)
         for (int x = 1; x < w - 1; x++) {
             size_t i = (size_t)y * w + x;
             int c = nearest[i];
             if (c == bg || !pure[i]) continue;
-            if (nearest[i - 1] == c && nearest[i + 1] == c && nearest[i - w] == c && nearest[i + w] == c) core[c]++;
+            float Bp[3];
+            bg_at(&plane, x, y, Bp);
+            if (dist2(Bp, rgb + 3 * i) < thr2) continue; /* the background, drifted towards another colour */
+            if (nearest[i - 1] == c && nearest[i + 1] == c && nearest[i - w] == c && nearest[i + w] == c) {
+                core[c]++;
+                for (int j = 0; j < 3; j++) sum[c][j] += rgb[3 * i + j];
+            }
         }
+    /* the colours as drawn: a generator's red is not the palette's red, and
+     * the blend lines should start and end where its pixels are */
+    float seen[VT_COLOUR_COUNT][3];
+    for (int k = 0; k < VT_COLOUR_COUNT; k++)
+        for (int j = 0; j < 3; j++) seen[k][j] = core[k] ? (float)(sum[k][j] / (double)core[k]) : pal.c[k][j];
     /* a pixel's class: when the blend of a present colour with the background
      * explains it, that colour if it covers at least half of the pixel (else
      * the background); otherwise, far enough from the background, its own
@@ -323,16 +507,17 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
     for (size_t i = 0; i < np; i++) {
         cls[i] = 255;
         int best = -1;
-        float br = LINE_DIST * LINE_DIST, ba = 0;
+        float br = LINE_DIST * LINE_DIST, ba = 0, Bp[3];
+        bg_at(&plane, (int)(i % w), (int)(i / w), Bp);
         for (int k = 0; k < VT_COLOUR_COUNT; k++) {
             if (k == bg || !core[k]) continue;
             float r2;
-            float a = blend(B, pal.c[k], rgb + 3 * i, &r2);
+            float a = blend(Bp, seen[k], rgb + 3 * i, &r2);
             if (r2 < br) br = r2, best = k, ba = a;
         }
         if (best >= 0) {
             if (ba >= 0.5f) cls[i] = (uint8_t)best;
-        } else if (nearest[i] != bg && dist2(B, rgb + 3 * i) >= thr2) {
+        } else if (nearest[i] != bg && dist2(Bp, rgb + 3 * i) >= thr2) {
             cls[i] = nearest[i];
         }
     }
@@ -380,6 +565,7 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         }
         nc++;
     }
+    if (merge_fringes(ci, nc, comp, w, h, plane.c, seen)) goto done;
 
     /* pixels whose four neighbours are of the same component: a line one or
      * two pixels wide (a codec's colour fringe along an edge) has none */
@@ -416,7 +602,7 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         cov = calloc((size_t)cv.bw * cv.bh, sizeof *cov);
         if (!cov) goto done;
         cv.a = cov;
-        const float *C = pal.c[c->colour];
+        const float *C = seen[c->colour];
         /* coverage: the component's pixels and the fringe around them (pixels
          * of no kept object next to it), as the share of the colour over the
          * background, so that the outline is found to a fraction of a pixel */
@@ -435,7 +621,9 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
                         }
                     if (!mine) continue;
                 }
-                cov[(size_t)j * cv.bw + i] = blend(B, C, rgb + 3 * p, NULL);
+                float Bp[3];
+                bg_at(&plane, x, y, Bp);
+                cov[(size_t)j * cv.bw + i] = blend(Bp, C, rgb + 3 * p, NULL);
             }
         vt_shapes_blob *b = &out->blob[k];
         b->colour = c->colour;
