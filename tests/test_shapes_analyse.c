@@ -4,9 +4,11 @@
  * fail; every shape is recognised at every size. The references are the
  * renderer's scenes (what was drawn), never the analyser's earlier output. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "shapes/analyse_internal.h"
 #include "shapes/shapes_internal.h"
@@ -41,6 +43,60 @@ static void add_noise(uint8_t *px, size_t n, uint64_t key) {
         int v = px[i] + e;
         px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
+}
+
+/* What a generator's output looks like next to the renderer's, as a model of
+ * it (not a measurement): edges blurred by a Gaussian of σ = 1 pixel, each
+ * palette colour cast by its own offset (±20 a channel), a brightness ramp of
+ * ±10 levels across the frame, and the mild noise above. */
+static void degrade(uint8_t *px, int T, uint64_t key) {
+    enum { R = 3 };
+    float k[2 * R + 1], ks = 0;
+    for (int i = -R; i <= R; i++) ks += k[i + R] = expf(-0.5f * (float)(i * i));
+    vt_shapes_rng r = vt_shapes_rng_make(key, 0x6465677261ull, 0);
+    float cast[VT_COLOUR_COUNT][3], ramp[2];
+    for (int c = 0; c < VT_COLOUR_COUNT; c++)
+        for (int j = 0; j < 3; j++) cast[c][j] = 40.f * vt_shapes_rng_unit(&r) - 20.f;
+    for (int j = 0; j < 2; j++) ramp[j] = 20.f * vt_shapes_rng_unit(&r) - 10.f;
+    static float tmp[S * S * 3];
+    for (int t = 0; t < T; t++) {
+        uint8_t *f = px + (size_t)t * S * S * 3;
+        for (int pass = 0; pass < 2; pass++)
+            for (int y = 0; y < S; y++)
+                for (int x = 0; x < S; x++)
+                    for (int c = 0; c < 3; c++) {
+                        float a = 0;
+                        for (int i = -R; i <= R; i++) {
+                            int u = pass ? x : x + i, v = pass ? y + i : y;
+                            u = u < 0 ? 0 : u >= S ? S - 1 : u;
+                            v = v < 0 ? 0 : v >= S ? S - 1 : v;
+                            a += k[i + R] / ks * (pass ? tmp[((size_t)v * S + u) * 3 + c] : f[((size_t)v * S + u) * 3 + c]);
+                        }
+                        if (pass)
+                            f[((size_t)y * S + x) * 3 + c] = (uint8_t)(a + 0.5f);
+                        else
+                            tmp[((size_t)y * S + x) * 3 + c] = a;
+                    }
+        for (int y = 0; y < S; y++)
+            for (int x = 0; x < S; x++) {
+                uint8_t *p = f + ((size_t)y * S + x) * 3;
+                int best = 0;
+                float bd = 1e30f;
+                for (int c = 0; c < VT_COLOUR_COUNT; c++) {
+                    uint8_t q[3];
+                    vt_shapes_palette(c, q);
+                    float d = 0;
+                    for (int j = 0; j < 3; j++) d += ((float)p[j] - q[j]) * ((float)p[j] - q[j]);
+                    if (d < bd) bd = d, best = c;
+                }
+                float shade = ramp[0] * ((float)x / S - 0.5f) * 2 + ramp[1] * ((float)y / S - 0.5f) * 2;
+                for (int j = 0; j < 3; j++) {
+                    float v = (float)p[j] + cast[best][j] + shade;
+                    p[j] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+                }
+            }
+    }
+    add_noise(px, (size_t)T * S * S * 3, key);
 }
 
 /* The held-out item `i` of a category, rendered as the world draws it; the
@@ -199,6 +255,8 @@ static double rate(const tally *t) {
     return n ? (double)p / n : 0;
 }
 
+enum { CLEAN, NOISY, DEGRADED };
+
 static void run_truth(int noisy, tally *t) {
     item *it = malloc(sizeof *it);
     ck_assert_ptr_nonnull(it);
@@ -210,9 +268,12 @@ static void run_truth(int noisy, tally *t) {
                 t->skipped++;
                 continue;
             }
-            if (noisy) {
+            if (noisy == NOISY) {
                 add_noise(it->frames, (size_t)it->T * S * S * 3, i * 16 + (uint64_t)c);
                 if (c == VT_CAT_EDIT) add_noise(it->src, sizeof it->src, i * 16 + (uint64_t)c + 8);
+            } else if (noisy == DEGRADED) {
+                degrade(it->frames, it->T, i * 16 + (uint64_t)c);
+                if (c == VT_CAT_EDIT) degrade(it->src, 1, i * 16 + (uint64_t)c + 8);
             }
             char why[256];
             t->items[c]++;
@@ -221,7 +282,7 @@ static void run_truth(int noisy, tally *t) {
             } else if (shown++ < 10) {
                 char text[256] = "";
                 vt_shapes_caption(&it->spec, c == VT_CAT_EDIT, text, sizeof text);
-                printf("  %s fails: '%s': %s\n", noisy ? "noisy truth" : "truth", text, why);
+                printf("  %s fails: '%s': %s\n", noisy == NOISY ? "noisy truth" : noisy ? "degraded truth" : "truth", text, why);
             }
         }
     free(it);
@@ -229,7 +290,7 @@ static void run_truth(int noisy, tally *t) {
 
 START_TEST(truth_passes) {
     tally t;
-    run_truth(0, &t);
+    run_truth(CLEAN, &t);
     print_tally("truth", &t);
     ck_assert_int_le(t.skipped, 8);
     ck_assert_int_ge(t.items[0] * VT_CAT_COUNT, 1000);
@@ -240,9 +301,17 @@ END_TEST
 
 START_TEST(noisy_truth_passes) {
     tally t;
-    run_truth(1, &t);
+    run_truth(NOISY, &t);
     print_tally("noisy truth", &t);
     ck_assert(rate(&t) >= 0.97);
+}
+END_TEST
+
+START_TEST(degraded_truth_passes) {
+    tally t;
+    run_truth(DEGRADED, &t);
+    print_tally("degraded truth (blur 1 px, colour casts, ramp, noise)", &t);
+    ck_assert(rate(&t) >= 0.95);
 }
 END_TEST
 
@@ -398,17 +467,145 @@ START_TEST(any_size) {
 }
 END_TEST
 
+/* ---- the prompts file and the CLI ---- */
+
+static void prompts_path(char *buf, size_t cap) {
+    const char *d = getenv("VT_TEST_DATA");
+    ck_assert_ptr_nonnull(d);
+    snprintf(buf, cap, "%s/../../assets/eval/prompts.tsv", d);
+}
+
+/* Every item of assets/eval/prompts.tsv: well formed, held out, of the
+ * category it is filed under, its source drawable; 60 of each category. */
+START_TEST(prompts_file_is_held_out) {
+    char path[512], line[2048];
+    prompts_path(path, sizeof path);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s", path);
+    int per[VT_CAT_COUNT] = {0}, t2v = 0, animate = 0, n = 0;
+    static char ids[1000][64];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        char *field[5], *save = NULL;
+        int nf = 0;
+        for (char *tok = strtok_r(line, "\t", &save); tok && nf < 5; tok = strtok_r(NULL, "\t", &save)) field[nf++] = tok;
+        ck_assert_int_eq(nf, 5);
+        ck_assert_int_lt(n, 1000);
+        for (int k = 0; k < n; k++) ck_assert_str_ne(ids[k], field[0]);
+        snprintf(ids[n++], sizeof ids[0], "%s", field[0]);
+        int cat = -1;
+        for (int c = 0; c < VT_CAT_COUNT; c++)
+            if (!strcmp(field[1], vt_shapes_category_name(c))) cat = c;
+        ck_assert_int_ge(cat, 0);
+        per[cat]++;
+        const char *task = field[2];
+        int edit = !strcmp(task, "edit");
+        ck_assert(cat == VT_CAT_EDIT ? edit
+                  : cat == VT_CAT_MOTION ? !strcmp(task, "t2v") || !strcmp(task, "animate")
+                                         : !strcmp(task, "t2i"));
+        t2v += !strcmp(task, "t2v");
+        animate += !strcmp(task, "animate");
+        vt_shapes_spec spec, src;
+        char err[160], canon[256];
+        ck_assert_msg(vt_shapes_parse(field[3], edit, &spec, err, sizeof err) == 0, "%s: %s", field[3], err);
+        ck_assert_int_eq(spec.category, cat);
+        ck_assert_int_ge(vt_shapes_caption(&spec, edit, canon, sizeof canon), 0);
+        ck_assert_msg(vt_shapes_held_out(canon) == 1, "'%s' is not held out", canon);
+        if (edit || !strcmp(task, "animate")) {
+            char *bar = strrchr(field[4], '|');
+            ck_assert_ptr_nonnull(bar);
+            *bar = 0;
+            uint64_t seed = strtoull(bar + 1, NULL, 10);
+            ck_assert_int_eq(vt_shapes_parse(field[4], 0, &src, err, sizeof err), 0);
+            vt_shapes_scene s0, s1;
+            ck_assert_int_eq(vt_shapes_layout(&src, seed, &s0, err, sizeof err), 0);
+            if (edit) ck_assert_msg(vt_shapes_edit_apply(&s0, &spec, seed, &s1, err, sizeof err) == 0, "%s", err);
+            else ck_assert_str_eq(field[4], field[3]);
+        } else {
+            ck_assert_str_eq(field[4], "-");
+        }
+    }
+    fclose(f);
+    for (int c = 0; c < VT_CAT_COUNT; c++) ck_assert_int_eq(per[c], 60);
+    ck_assert_int_eq(t2v, 30);
+    ck_assert_int_eq(animate, 30);
+}
+END_TEST
+
+/* Runs `vitrail ARGS`, stdout into out; the exit status. */
+static int run_cli(const char *args, char *out, size_t cap) {
+    const char *bin = getenv("VITRAIL_BIN");
+    ck_assert_ptr_nonnull(bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", bin, args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One of the totals of the JSON report. */
+static double json_number(const char *json, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\": ", key);
+    /* the totals, after the per-category objects and before the failures */
+    const char *totals = strstr(json, "\"overall\": ");
+    ck_assert_ptr_nonnull(totals);
+    const char *p = strstr(totals, k);
+    ck_assert_msg(p != NULL, "no %s in %.200s", key, json);
+    return strtod(p + strlen(k), NULL);
+}
+
+START_TEST(cli_eval) {
+    static char out[1 << 20];
+    char path[512], args[1400], dir[64];
+    prompts_path(path, sizeof path);
+    /* the ground truth of every item scores (all but) 1 */
+    snprintf(args, sizeof args, "shapes eval --prompts '%s' --truth --json", path);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    printf("vitrail shapes eval --truth: overall %.4f\n", json_number(out, "overall"));
+    ck_assert_int_eq((int)json_number(out, "items"), 480);
+    ck_assert(json_number(out, "overall") >= 0.99);
+    /* an empty output folder: every file missing, every item failed */
+    vt_test_mkdtemp(dir, sizeof dir, "shapes-eval");
+    snprintf(args, sizeof args, "shapes eval --prompts '%s' --images %s --json", path, dir);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_int_eq((int)json_number(out, "missing"), 480);
+    ck_assert(json_number(out, "overall") == 0);
+    /* the file is what --make-prompts writes (regenerate it when the world changes) */
+    snprintf(args, sizeof args, "shapes eval --make-prompts --seed 2026 --per-category 60 -o %s/p.tsv && cmp -s %s/p.tsv '%s' && echo same",
+             dir, dir, path);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "same") != NULL, "assets/eval/prompts.tsv differs from --make-prompts --seed 2026: regenerate it");
+    /* analyse names what render drew */
+    snprintf(args, sizeof args, "shapes render 'a large red star left of a small blue heart' --seed 3 -o %s/x.png && '%s' shapes analyse %s/x.png",
+             dir, getenv("VITRAIL_BIN"), dir);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_msg(strstr(out, "objects: 2") && strstr(out, "large  red    star") && strstr(out, "small  blue   heart"), "%s", out);
+    /* usage errors */
+    ck_assert_int_eq(run_cli("shapes eval --truth", out, sizeof out), 2);
+    ck_assert_int_eq(run_cli("shapes analyse", out, sizeof out), 2);
+    vt_test_rmtree(dir);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("shapes_analyse");
     TCase *tc = tcase_create("analyse");
     tcase_add_test(tc, truth_passes);
     tcase_add_test(tc, noisy_truth_passes);
+    tcase_add_test(tc, degraded_truth_passes);
     tcase_add_test(tc, negatives_fail);
     tcase_add_test(tc, shapes_upright);
     tcase_add_test(tc, shapes_turned);
     tcase_add_test(tc, why_names_the_clause);
     tcase_add_test(tc, bad_input_is_refused);
     tcase_add_test(tc, any_size);
+    tcase_add_test(tc, prompts_file_is_held_out);
+    tcase_add_test(tc, cli_eval);
     suite_add_tcase(s, tc);
     return s;
 }
