@@ -27,8 +27,8 @@ static const char *const category_names[VT_CAT_COUNT] = {"single",   "two",     
                                                           "position", "binding", "motion",   "edit"};
 static const char *const relation_words[] = {"", "left of", "right of", "above", "below"};
 
-/* Far apart in sRGB (the closest pair, red and orange, differs by more than
- * 100), so a nearest-palette classifier of a pixel cannot hesitate. */
+/* Far apart in sRGB (the closest pair, purple and gray, differs by 108), so a
+ * nearest-palette classifier of a pixel cannot hesitate. */
 static const uint8_t palette[VT_COLOUR_COUNT][3] = {
     {220, 30, 30},   /* red */
     {255, 130, 0},   /* orange */
@@ -38,7 +38,7 @@ static const uint8_t palette[VT_COLOUR_COUNT][3] = {
     {30, 60, 220},   /* blue */
     {140, 40, 190},  /* purple */
     {255, 130, 200}, /* pink */
-    {130, 75, 25},   /* brown */
+    {120, 70, 20},   /* brown */
     {250, 250, 250}, /* white */
     {128, 128, 128}, /* gray */
     {15, 15, 15},    /* black */
