@@ -415,6 +415,192 @@ static int merge_fringes(comp_info *ci, int nc, int32_t *comp, int w, int h, con
     return 0;
 }
 
+/* Two objects of one colour that touch make one component. A component is cut
+ * where its distance-to-the-outside map has two peaks joined only through a
+ * neck narrower than SPLIT_NECK of the lower peak (a flooding watershed that
+ * merges basins meeting above that level): touching circles meet at a neck of
+ * a pixel or two, while the world's shapes have one peak, or peaks joined
+ * high up (a heart's lobes). */
+#define SPLIT_NECK 0.5f
+/* ...and where both peaks are this far (pixels) from the outside: a small ring
+ * at 64×64 is 3.5 pixels thick (its ridge 1.7 from the outside), and noise can
+ * pinch it; the smallest star's body reaches 3.5 */
+#define SPLIT_MIN_PEAK 2.6f
+
+typedef struct split_px {
+    int i;   /* index in the window */
+    float d; /* distance to the outside, pixels */
+} split_px;
+
+static int by_distance(const void *a, const void *b) {
+    float x = ((const split_px *)a)->d, y = ((const split_px *)b)->d;
+    return (y > x) - (y < x);
+}
+
+static int uf_root(int *parent, int a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
+}
+
+/* Splits component `id`; new components are appended to *ci. Returns 0, or
+ * VT_SHAPES_E_NOMEM. */
+static int split_touching(comp_info **cip, int *nc, int *cap, int id, int32_t *comp, int w, int h, int min_area) {
+    comp_info c = (*cip)[id];
+    int bw = c.x1 - c.x0 + 3, bh = c.y1 - c.y0 + 3; /* one pixel of outside all round */
+    size_t nb = (size_t)bw * bh;
+    float *dist = malloc(nb * sizeof *dist);
+    int *lab = malloc(nb * sizeof *lab), *parent = NULL, *area = NULL;
+    float *peak = NULL;
+    split_px *px = malloc((size_t)c.size * sizeof *px);
+    int rc = VT_SHAPES_E_NOMEM;
+    if (!dist || !lab || !px) goto out;
+    /* chamfer distance (3-4 weights): cheap and within a few percent of Euclid */
+    for (int j = 0; j < bh; j++)
+        for (int i = 0; i < bw; i++) {
+            int x = c.x0 - 1 + i, y = c.y0 - 1 + j;
+            int in = x >= 0 && y >= 0 && x < w && y < h && comp[(size_t)y * w + x] == id;
+            dist[(size_t)j * bw + i] = in ? 1e9f : 0;
+        }
+    for (int pass = 0; pass < 2; pass++) {
+        int s = pass ? -1 : 1;
+        for (int jj = 0; jj < bh; jj++)
+            for (int ii = 0; ii < bw; ii++) {
+                int j = pass ? bh - 1 - jj : jj, i = pass ? bw - 1 - ii : ii;
+                float *d = &dist[(size_t)j * bw + i];
+                if (*d == 0) continue;
+                static const int off[4][3] = {{-1, 0, 3}, {0, -1, 3}, {-1, -1, 4}, {1, -1, 4}};
+                for (int k = 0; k < 4; k++) {
+                    int u = i + s * off[k][0], v = j + s * off[k][1];
+                    if (u < 0 || v < 0 || u >= bw || v >= bh) continue;
+                    float e = dist[(size_t)v * bw + u] + (float)off[k][2];
+                    if (e < *d) *d = e;
+                }
+            }
+    }
+    int n = 0;
+    for (size_t k = 0; k < nb; k++) {
+        lab[k] = -1;
+        if (dist[k] > 0) px[n].i = (int)k, px[n++].d = dist[k] / 3.f;
+    }
+    qsort(px, (size_t)n, sizeof *px, by_distance);
+    parent = malloc((size_t)n * sizeof *parent);
+    area = calloc((size_t)n, sizeof *area);
+    peak = malloc((size_t)n * sizeof *peak);
+    if (!parent || !area || !peak) goto out;
+    int nbasin = 0;
+    for (int k = 0; k < n; k++) {
+        int i = px[k].i % bw, j = px[k].i / bw, roots[8], nr = 0, uphill = -1;
+        float up = -1;
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int u = i + dx, v = j + dy;
+                if ((!dx && !dy) || u < 0 || v < 0 || u >= bw || v >= bh || lab[(size_t)v * bw + u] < 0) continue;
+                int r = uf_root(parent, lab[(size_t)v * bw + u]), dup = 0;
+                /* the pixel belongs where its steepest way up leads */
+                if (dist[(size_t)v * bw + u] > up) up = dist[(size_t)v * bw + u], uphill = r;
+                for (int q = 0; q < nr; q++) dup |= roots[q] == r;
+                if (!dup) roots[nr++] = r;
+            }
+        if (!nr) {
+            parent[nbasin] = nbasin;
+            peak[nbasin] = px[k].d;
+            lab[px[k].i] = nbasin++;
+            continue;
+        }
+        int top = roots[0];
+        for (int q = 1; q < nr; q++)
+            if (peak[roots[q]] > peak[top]) top = roots[q];
+        for (int q = 0; q < nr; q++) {
+            int r = roots[q];
+            if (r == top) continue;
+            /* meeting at level d: one object unless the neck is narrow for both,
+             * and both are more than a thin band (a ring's ridge, a star's point) */
+            float low = peak[r] < peak[top] ? peak[r] : peak[top];
+            if (px[k].d >= SPLIT_NECK * low || low < SPLIT_MIN_PEAK) parent[r] = top;
+        }
+        lab[px[k].i] = uf_root(parent, uphill);
+    }
+    /* the basins: final roots big enough to be objects; small ones go to the
+     * big basin they touch most */
+    for (int k = 0; k < n; k++) area[uf_root(parent, lab[px[k].i])]++;
+    int big = 0, biggest = -1;
+    for (int b = 0; b < nbasin; b++)
+        if (parent[b] == b && area[b] >= min_area) {
+            big++;
+            if (biggest < 0 || area[b] > area[biggest]) biggest = b;
+        }
+    rc = 0;
+    if (big < 2) goto out;
+    for (int k = 0; k < n; k++) lab[px[k].i] = uf_root(parent, lab[px[k].i]);
+    for (int changed = 1, guard = 0; changed && guard < 64; guard++) {
+        changed = 0;
+        for (int k = n - 1; k >= 0; k--) { /* from the outline inwards */
+            int l = lab[px[k].i];
+            if (area[l] >= min_area) continue;
+            int i = px[k].i % bw, j = px[k].i / bw;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int u = i + dx, v = j + dy;
+                    if (u < 0 || v < 0 || u >= bw || v >= bh) continue;
+                    int m = lab[(size_t)v * bw + u];
+                    if (m >= 0 && area[m] >= min_area && lab[px[k].i] == l) {
+                        lab[px[k].i] = m;
+                        changed = 1;
+                    }
+                }
+        }
+    }
+    /* the biggest keeps the id, the others become new components */
+    int *newid = malloc((size_t)nbasin * sizeof *newid);
+    if (!newid) {
+        rc = VT_SHAPES_E_NOMEM;
+        goto out;
+    }
+    for (int b = 0; b < nbasin; b++) newid[b] = -1;
+    newid[biggest] = id;
+    (*cip)[id].size = 0;
+    for (int k = 0; k < n; k++) {
+        int l = lab[px[k].i];
+        if (area[l] < min_area) l = biggest; /* cut off from every big basin: keep it whole */
+        if (newid[l] < 0) {
+            if (*nc == *cap) {
+                comp_info *g = realloc(*cip, (size_t)*cap * 2 * sizeof *g);
+                if (!g) {
+                    free(newid);
+                    rc = VT_SHAPES_E_NOMEM;
+                    goto out;
+                }
+                *cip = g;
+                *cap *= 2;
+            }
+            newid[l] = (*nc)++;
+            comp_info *d = &(*cip)[newid[l]];
+            *d = c;
+            d->size = 0;
+            d->x0 = d->y0 = 1 << 30;
+            d->x1 = d->y1 = -1;
+        }
+        comp_info *d = &(*cip)[newid[l]];
+        int x = c.x0 - 1 + px[k].i % bw, y = c.y0 - 1 + px[k].i / bw;
+        if (d->size == 0 && newid[l] == id) d->x0 = d->y0 = 1 << 30, d->x1 = d->y1 = -1;
+        d->size++;
+        if (x < d->x0) d->x0 = x;
+        if (x > d->x1) d->x1 = x;
+        if (y < d->y0) d->y0 = y;
+        if (y > d->y1) d->y1 = y;
+        comp[(size_t)y * w + x] = newid[l];
+    }
+    free(newid);
+out:
+    free(dist);
+    free(lab);
+    free(px);
+    free(parent);
+    free(area);
+    free(peak);
+    return rc;
+}
+
 static int by_size(const void *a, const void *b) {
     const comp_info *x = *(const comp_info *const *)a, *y = *(const comp_info *const *)b;
     return (y->size > x->size) - (y->size < x->size);
@@ -566,6 +752,10 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         nc++;
     }
     if (merge_fringes(ci, nc, comp, w, h, plane.c, seen)) goto done;
+    int min_area = (int)(MIN_AREA_SHARE * (float)np);
+    if (min_area < 4) min_area = 4;
+    for (int k = 0, n0 = nc; k < n0; k++)
+        if (ci[k].size >= 2 * min_area && split_touching(&ci, &nc, &cap, k, comp, w, h, min_area)) goto done;
 
     /* pixels whose four neighbours are of the same component: a line one or
      * two pixels wide (a codec's colour fringe along an edge) has none */
@@ -577,8 +767,6 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
             comp[i + w] == c)
             ci[c].inner++;
     }
-    int min_area = (int)(MIN_AREA_SHARE * (float)np);
-    if (min_area < 4) min_area = 4;
     order = malloc((size_t)(nc ? nc : 1) * sizeof *order);
     if (!order) goto done;
     int nk = 0;
