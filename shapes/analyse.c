@@ -161,7 +161,6 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
     double disc = sqrt(fmax(tr * tr / 4 - det, 0));
     double l1 = tr / 2 + disc, l2 = tr / 2 - disc;
     b->elong = l2 > 1e-9 ? (float)sqrt(l1 / l2) : 99.f;
-    float axis = (float)(0.5 * atan2(-2 * m11, m20 - m02)); /* major axis, counter-clockwise (y down) */
 
     /* radial profile: the outermost and innermost half-coverage crossing on each ray */
     float smax = 0.5f * sqrtf((float)(cv->bw * cv->bw + cv->bh * cv->bh)) + 2.f;
@@ -198,7 +197,6 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
         if (s > smx) smx = s;
     }
     b->depth = smx > 0 ? smin / smx : 0;
-    float phase[9] = {0};
     for (int k = 0; k <= 8; k++) {
         double re = 0, im = 0;
         for (int r = 0; r < VT_SHAPES_RAYS; r++) {
@@ -207,7 +205,6 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
             im -= b->rho[r] * sin(k * phi);
         }
         b->harm[k] = mean > 0 ? (float)(sqrt(re * re + im * im) / (VT_SHAPES_RAYS * mean)) : 0;
-        phase[k] = (float)atan2(im, re);
     }
     float ho[VT_SHAPES_RAYS];
     memcpy(ho, outer, sizeof ho);
@@ -216,8 +213,47 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
     b->hole = mo > 0 ? mi / mo : 0;
     b->fill = rmax > 0 ? b->area / (PI_F * rmax * rmax) : 0;
     b->radius = rmax;
-    b->angle = axis;
-    (void)phase;
+}
+
+/* Where the profile's k-fold ripple peaks, radians counter-clockwise. */
+static float ripple_peak(const vt_shapes_blob *b, int k) {
+    double re = 0, im = 0;
+    for (int r = 0; r < VT_SHAPES_RAYS; r++) {
+        double phi = 2 * 3.14159265358979323846 * r / VT_SHAPES_RAYS;
+        re += b->rho[r] * cos(k * phi);
+        im += b->rho[r] * sin(k * phi);
+    }
+    return (float)(atan2(im, re) / k);
+}
+
+/* The turn (counter-clockwise) from the upright shape, within the shape's
+ * symmetry: ±60° for a triangle, ±45° for a square or a cross, ±36° for a
+ * star, ±90° for a diamond, ±180° for a heart; 0 for a circle or a ring. The
+ * upright shape's k-fold ripple peaks at a vertex (triangle, star up; square
+ * at 45°), an arm (cross, 0°), the long axis (diamond, up) or the tip (heart,
+ * down, found as the farthest point). */
+static float orientation(const vt_shapes_blob *b) {
+    int k;
+    float upright;
+    switch (b->shape) {
+    case VT_SHAPE_TRIANGLE: k = 3, upright = PI_F / 2; break;
+    case VT_SHAPE_SQUARE: k = 4, upright = PI_F / 4; break;
+    case VT_SHAPE_CROSS: k = 4, upright = 0; break;
+    case VT_SHAPE_STAR: k = 5, upright = PI_F / 2; break;
+    case VT_SHAPE_DIAMOND: k = 2, upright = PI_F / 2; break;
+    case VT_SHAPE_HEART: {
+        int far = 0;
+        for (int r = 1; r < VT_SHAPES_RAYS; r++)
+            if (b->rho[r] > b->rho[far]) far = r;
+        k = 1, upright = -PI_F / 2;
+        float a = 2 * PI_F * (float)far / VT_SHAPES_RAYS - upright;
+        return atan2f(sinf(a), cosf(a));
+    }
+    default: return 0;
+    }
+    float period = 2 * PI_F / (float)k, a = ripple_peak(b, k) - upright;
+    a -= period * floorf(a / period + 0.5f);
+    return a;
 }
 
 /* ---- shape from the features ---- */
@@ -817,6 +853,7 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
         b->colour = c->colour;
         measure(b, &cv);
         b->shape = classify(b);
+        b->angle = orientation(b);
         b->radius /= radius_seen[b->shape];
         b->size = vt_shapes_size_class(b->radius / (float)(w < h ? w : h));
     }

@@ -220,16 +220,16 @@ static int check_scene(const vt_shapes_spec *sp, const vt_shapes_analysis *a, wh
     return 1;
 }
 
-/* The blob of `a` that is the same object as blob `o` of `ref`: the same shape
- * (and colour unless colour is -1... then `want_colour`), the nearest one. -1
- * when none. */
+/* The blob of `a` that is the same object as blob `o` of `ref`: the same shape,
+ * in colour `want_colour` (-1: any), the nearest one not in `used`; -1 when
+ * none. */
 static int find_same(const vt_shapes_analysis *a, const vt_shapes_analysis *ref, const vt_shapes_blob *o, int want_colour,
                      unsigned used) {
     int best = -1;
     float bd = 1e30f;
     for (int b = 0; b < a->n; b++) {
         const vt_shapes_blob *c = &a->blob[b];
-        if (used & (1u << b) || c->shape != o->shape || c->colour != want_colour) continue;
+        if (used & (1u << b) || c->shape != o->shape || (want_colour >= 0 && c->colour != want_colour)) continue;
         float dx = bx(a, c) - bx(ref, o), dy = by(a, c) - by(ref, o);
         float d = dx * dx + dy * dy;
         if (d < bd) bd = d, best = b;
@@ -277,14 +277,9 @@ static int check_motion(const vt_shapes_spec *sp, const uint8_t *frames, int T, 
     for (int k = 1; k < 3; k++) {
         const char *fname = k == 1 ? "middle frame" : "last frame";
         int mid_colour = sp->motion == VT_MOTION_RECOLOUR && k == 1 ? -1 : end_colour;
-        int b = -1;
-        if (mid_colour >= 0) {
-            b = find_same(&an[k], &an[0], o, mid_colour, 0);
-        } else {
-            /* mid-recolour: either colour, or a blend the analyser names otherwise */
-            b = find_same(&an[k], &an[0], o, o->colour, 0);
-            if (b < 0) b = find_same(&an[k], &an[0], o, end_colour, 0);
-        }
+        /* halfway through a recolouring any colour will do: a cut (the world's)
+         * or a blend that the palette names otherwise */
+        int b = find_same(&an[k], &an[0], o, mid_colour, 0);
         if (b < 0) {
             char found[512];
             describe_all(&an[k], found, sizeof found);

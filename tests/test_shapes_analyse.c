@@ -350,7 +350,7 @@ END_TEST
 static void confusion(int turned) {
     enum { N = 60 };
     int conf[VT_SHAPE_COUNT][VT_SIZE_COUNT][VT_SHAPE_COUNT];
-    int size_ok[VT_SIZE_COUNT] = {0};
+    int size_ok[VT_SIZE_COUNT] = {0}, angle_ok = 0, angle_n = 0;
     memset(conf, 0, sizeof conf);
     static uint8_t img[S * S * 3];
     vt_shapes_rng r = vt_shapes_rng_make(SEED, (uint64_t)turned, 0x636f6e66ull);
@@ -380,6 +380,14 @@ static void confusion(int turned) {
                 size_ok[sz] += f.obj[0].size == sz;
                 /* the centroid is within a pixel or two of the centre (a heart's is above it) */
                 ck_assert(fabsf(f.obj[0].x - o->x) < 0.03f && fabsf(f.obj[0].y - o->y) < 0.04f);
+                /* the turn, within the shape's symmetry */
+                static const float period[VT_SHAPE_COUNT] = {0, 90, 120, 72, 0, 90, 180, 360};
+                if (period[sh] > 0 && f.obj[0].shape == sh) {
+                    float e = (f.obj[0].angle - o->angle) * 57.29578f;
+                    e -= period[sh] * floorf(e / period[sh] + 0.5f);
+                    angle_n++;
+                    angle_ok += fabsf(e) <= 10.f;
+                }
             }
     printf("shape confusion (%s; rows: drawn, columns: found; small/medium/large):\n", turned ? "turned" : "upright");
     for (int sh = 0; sh < VT_SHAPE_COUNT; sh++) {
@@ -392,6 +400,8 @@ static void confusion(int turned) {
     }
     printf("  sizes right: %d/%d %d/%d %d/%d\n", size_ok[0], VT_SHAPE_COUNT * N, size_ok[1], VT_SHAPE_COUNT * N, size_ok[2],
            VT_SHAPE_COUNT * N);
+    printf("  turn within 10°: %d/%d\n", angle_ok, angle_n);
+    ck_assert(angle_ok >= 0.97 * angle_n);
     for (int sh = 0; sh < VT_SHAPE_COUNT; sh++)
         for (int sz = 0; sz < VT_SIZE_COUNT; sz++) ck_assert(conf[sh][sz][sh] >= 0.99 * N);
     for (int sz = 0; sz < VT_SIZE_COUNT; sz++) ck_assert(size_ok[sz] >= 0.99 * VT_SHAPE_COUNT * N);
