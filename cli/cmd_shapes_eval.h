@@ -28,10 +28,12 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv);
     "DIR/ID_sK.png (images) or DIR/ID_sK.mp4 (clips; .gif also read); seeds 0..N-1\n"                    \
     "(default 1). A missing file counts as a failure and is listed. Prints, per\n"                       \
     "category, the items, the passed ones and the score; overall is the mean of the\n"                   \
-    "category scores. --truth renders each item's ground truth at S×S (default 64)\n"                    \
-    "instead of reading DIR: the analyser's own accuracy (--write DIR also saves them\n"                 \
-    "there, named as above). --why lists every failure\n"                   \
-    "with its first failing clause. --make-prompts writes a prompts file drawn from the\n"                \
-    "held-out captions (tools/eval/run_eval.sh generates and scores a model).\n"
+    "category scores. --json prints the same as one JSON object with the failures.\n"                    \
+    "--why lists every failure with its first failing clause.\n\n"                                       \
+    "--truth scores the world's own rendering of each item at S×S (default 64)\n"                        \
+    "instead of files: the analyser's accuracy; --write DIR also saves those files\n"                    \
+    "there, named as above. --make-prompts writes a prompts file drawn from the\n"                      \
+    "held-out captions. tools/eval/run_eval.sh generates every item with a model\n"                      \
+    "and scores it.\n"
 
 #endif
