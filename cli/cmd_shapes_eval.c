@@ -175,6 +175,7 @@ static const char *task_name(int t) { return t >= 0 && t < VT_TASK_COUNT ? task_
 /* One line: id TAB category TAB task TAB text TAB source ("-", or
  * "CAPTION|SEED"). Returns 0, or -1 with a message in err. */
 static int parse_line(char *line, item *it, char *err, size_t errcap) {
+    memset(it, 0, sizeof *it);
     char *f[6];
     int nf = 0;
     for (char *s = line; nf < 6;) {
@@ -188,7 +189,6 @@ static int parse_line(char *line, item *it, char *err, size_t errcap) {
         snprintf(err, errcap, "expected 5 tab-separated fields, found %d", nf);
         return -1;
     }
-    memset(it, 0, sizeof *it);
     if (strlen(f[0]) >= sizeof it->id || !f[0][0]) {
         snprintf(err, errcap, "bad id '%.63s' (1 to 63 characters)", f[0]);
         return -1;
@@ -207,12 +207,21 @@ static int parse_line(char *line, item *it, char *err, size_t errcap) {
         snprintf(err, errcap, "'%s': %s", f[3], perr);
         return -1;
     }
+    if (it->spec.category != it->category) {
+        snprintf(err, errcap, "'%s' is a %s caption, not %s", f[3], vt_shapes_category_name(it->spec.category), f[1]);
+        return -1;
+    }
+    int clip = it->spec.motion != VT_MOTION_NONE;
+    if ((it->task == VT_TASK_T2V || it->task == VT_TASK_ANIMATE) != clip || (it->task == VT_TASK_EDIT) != (it->category == VT_CAT_EDIT)) {
+        snprintf(err, errcap, "task %s does not fit a %s caption", f[2], f[1]);
+        return -1;
+    }
     it->text = strdup(f[3]);
     if (it->task == VT_TASK_EDIT || it->task == VT_TASK_ANIMATE) {
         char *bar = strrchr(f[4], '|');
         unsigned long long seed;
         if (!bar || parse_uint(bar + 1, UINT64_MAX, &seed)) {
-            snprintf(err, errcap, "a %s item needs a source 'CAPTION|SEED', not '%s'", f[2], f[4]);
+            snprintf(err, errcap, "an %s item needs a source 'CAPTION|SEED', not '%s'", f[2], f[4]);
             return -1;
         }
         *bar = 0;

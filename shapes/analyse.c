@@ -15,17 +15,18 @@
  * sure: half the smallest gap between two palette colours leaves room for
  * noise and for a generator's drift. */
 #define PURE_DIST 48.f
-/* A pixel is foreground when it is farther from the background colour than
- * this share of the gap to the background's nearest other palette colour: an
- * anti-aliased edge pixel belongs to the object once the object covers about
- * half of it, and noise (±20 levels) stays well inside. */
+/* An object's core pixels, and pixels no object colour explains, are at least
+ * this share of the gap between the background and its nearest other palette
+ * colour away from the background (and at least MASK_FLOOR): a noisy or
+ * drifted background (±20 levels) stays well inside. */
 #define MASK_SHARE 0.4f
 #define MASK_FLOOR 24.f
 /* A pixel farther than this from every object colour's blend line (background
  * to colour) is taken at its own nearest colour instead. */
 #define LINE_DIST 40.f
 /* Components smaller than this share of the image are specks, not objects: a
- * small star at 64×64 covers ~1.2% (0.10 circumradius), a quarter of it is 0.3%. */
+ * small star (circumradius 0.12) covers 1.9% of the image, a ring shrunk in a
+ * clip 1.3%. */
 #define MIN_AREA_SHARE 0.003f
 /* ...and those without this many pixels (and share of their pixels) inside
  * them, away from their outline, are lines: a codec's colour fringe along an
@@ -136,7 +137,9 @@ static float median(float *v, int n) {
     return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static void measure(vt_shapes_blob *b, const cover *cv) {
+/* 0, or -1 when the object has (next to) no coverage: pixels of its colour
+ * that are no blend of it with the background. */
+static int measure(vt_shapes_blob *b, const cover *cv) {
     double m0 = 0, mx = 0, my = 0;
     for (int j = 0; j < cv->bh; j++)
         for (int i = 0; i < cv->bw; i++) {
@@ -145,6 +148,7 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
             mx += a * (cv->ox + i + 0.5);
             my += a * (cv->oy + j + 0.5);
         }
+    if (m0 < 1.0) return -1;
     b->area = (float)m0;
     b->cx = (float)(mx / m0);
     b->cy = (float)(my / m0);
@@ -213,6 +217,7 @@ static void measure(vt_shapes_blob *b, const cover *cv) {
     b->hole = mo > 0 ? mi / mo : 0;
     b->fill = rmax > 0 ? b->area / (PI_F * rmax * rmax) : 0;
     b->radius = rmax;
+    return 0;
 }
 
 /* Where the profile's k-fold ripple peaks, radians counter-clockwise. */
@@ -849,15 +854,19 @@ int vt_shapes_analyse_blobs(const uint8_t *rgb, int w, int h, vt_shapes_analysis
                 bg_at(&plane, x, y, Bp);
                 cov[(size_t)j * cv.bw + i] = blend(Bp, C, rgb + 3 * p, NULL);
             }
-        vt_shapes_blob *b = &out->blob[k];
+        vt_shapes_blob *b = &out->blob[out->n];
+        memset(b, 0, sizeof *b);
         b->colour = c->colour;
-        measure(b, &cv);
+        if (measure(b, &cv)) {
+            out->n_total--;
+            continue;
+        }
+        out->n++;
         b->shape = classify(b);
         b->angle = orientation(b);
         b->radius /= radius_seen[b->shape];
         b->size = vt_shapes_size_class(b->radius / (float)(w < h ? w : h));
     }
-    out->n = nk;
     rc = 0;
 done:
     free(nearest);
