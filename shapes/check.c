@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analyse_internal.h"
+#include "shapes_internal.h"
 
 /* Relations: "A left of B" holds when B's centroid is at least this far to the
  * right (a fraction of the width) and farther right than it is up or down. */
@@ -57,7 +58,8 @@ static const char *name_or(const char *s) { return s ? s : "?"; }
 
 /* "a small red circle (center left)" */
 static void describe(const vt_shapes_analysis *a, const vt_shapes_blob *b, char *buf, size_t cap) {
-    snprintf(buf, cap, "a %s %s %s (%s)", name_or(vt_shapes_size_name(b->size)), name_or(vt_shapes_colour_name(b->colour)),
+    const char *size = name_or(vt_shapes_size_name(b->size));
+    snprintf(buf, cap, "%s %s %s %s (%s)", strchr("aeiou", size[0]) ? "an" : "a", size, name_or(vt_shapes_colour_name(b->colour)),
              name_or(vt_shapes_shape_name(b->shape)), name_or(vt_shapes_cell_name(blob_cell(a, b))));
 }
 
@@ -78,13 +80,15 @@ static void describe_all(const vt_shapes_analysis *a, char *buf, size_t cap) {
     }
 }
 
-/* "two red stars", "a circle" */
+/* "two red stars", "an orange cross", in the world's own words. */
 static void describe_group(const vt_shapes_group *g, char *buf, size_t cap) {
-    static const char *counts[] = {"no", "a", "two", "three", "four"};
-    snprintf(buf, cap, "%s%s%s%s%s%s%s", counts[g->count >= 0 && g->count <= 4 ? g->count : 1],
-             g->size >= 0 ? " " : "", g->size >= 0 ? name_or(vt_shapes_size_name(g->size)) : "", g->colour >= 0 ? " " : "",
-             g->colour >= 0 ? name_or(vt_shapes_colour_name(g->colour)) : "", " ", name_or(vt_shapes_shape_name(g->shape)));
-    if (g->count > 1 && strlen(buf) + 1 < cap) strcat(buf, "s");
+    vt_shapes_spec one;
+    vt_shapes_spec_clear(&one);
+    one.n_groups = 1;
+    one.group[0] = *g;
+    one.group[0].cell = -1; /* the messages say where it should be themselves */
+    one.category = vt_shapes_category_of(&one);
+    if (vt_shapes_caption(&one, 0, buf, cap) < 0) snprintf(buf, cap, "%d %s", g->count, name_or(vt_shapes_shape_name(g->shape)));
 }
 
 /* Levels of a group's clauses: the kind of object, then its size, then its cell. */
