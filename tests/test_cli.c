@@ -342,7 +342,7 @@ START_TEST(video_command) {
              "ffmpeg -v error -f lavfi -i testsrc=size=70x50:rate=15:duration=1.4 -f lavfi -i sine=frequency=330:duration=1.4 "
              "-pix_fmt yuv420p -shortest '%s'", src);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
     ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
     snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
              "stream=nb_read_frames,width,height,r_frame_rate -of csv=p=0 '%s'", src);
@@ -365,10 +365,10 @@ START_TEST(video_command) {
     snprintf(img_model, sizeof img_model, "%s/i.safetensors", tmpdir);
     snprintf(args, sizeof args, "create-model '%s' -o '%s'", cfg, img_model);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_int_eq(count_lines(err), 1);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_ptr_nonnull(strstr(err, "--overlap"));
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -c -e x.mp4 -e tmp", tmpdir);
@@ -409,6 +409,55 @@ START_TEST(generate_is_deterministic) {
     snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s -1 --steps 2 -o '%s'", model, b);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(err, "seed: "));
+}
+END_TEST
+
+static void test_video_model(char *path, size_t cap) {
+    const char *p = getenv("VT_TEST_VIDEO_MODEL");
+    ck_assert_msg(p != NULL, "VT_TEST_VIDEO_MODEL is not set (run the suites through meson test)");
+    snprintf(path, cap, "%s", p);
+}
+
+/* "frames,rate" of a video's first stream, counted by FFmpeg decoding it. */
+static void probe_frames(const char *file, char *buf, size_t cap) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
+             "stream=nb_read_frames,r_frame_rate -of csv=p=0 '%s'", file);
+    shell_line(cmd, buf, cap);
+}
+
+/* A clip model (4 frames) makes one image for PNG outputs (T = 1), its frames
+ * for video outputs, and any 1..4 with --frames; more is refused. */
+START_TEST(generate_frames_on_clip_model) {
+    char model[300], a[300], b[300], args[1400], probe[200], cmd[800];
+    test_video_model(model, sizeof model);
+    snprintf(a, sizeof a, "%s/a.png", tmpdir);
+    snprintf(b, sizeof b, "%s/b.png", tmpdir);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 3 -o '%s'", model, a);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 3 --frames 1 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    ck_assert_int_eq(system(cmd), 0);
+    vt_context *ctx = vt_context_create(NULL);
+    vt_image img;
+    ck_assert_int_eq(vt_image_load(ctx, a, &img), 0);
+    ck_assert(img.width == 16 && img.height == 16);
+    vt_image_free(&img);
+    vt_context_destroy(&ctx);
+    snprintf(b, sizeof b, "%s/clip.mp4", tmpdir);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    probe_frames(b, probe, sizeof probe);
+    ck_assert_str_eq(probe, "8/1,4");
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 --frames 3 --fps 12 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    probe_frames(b, probe, sizeof probe);
+    ck_assert_str_eq(probe, "12/1,3");
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 --frames 5 -o '%s/c5.mp4'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "1..4"));
 }
 END_TEST
 
@@ -470,6 +519,7 @@ int main(void) {
     tcase_add_test(tc, sample_png);
     tcase_add_test(tc, video_command);
     tcase_add_test(tc, generate_is_deterministic);
+    tcase_add_test(tc, generate_frames_on_clip_model);
     tcase_add_test(tc, vulkan_matches_cpu_end_to_end);
     suite_add_tcase(s, tc);
     return vt_check_run(s);
