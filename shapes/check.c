@@ -385,7 +385,7 @@ static int check_edit(const vt_shapes_spec *sp, const uint8_t *target, int w, in
             if (matches(S, &S->blob[b], &sp->group[0], MATCH_ALL)) named |= 1u << b, n_named++;
         if (!n_named) {
             describe_group(&sp->group[0], want, sizeof want);
-            return fail(why, "the source shows no %s to edit (saw: %s)", want, found_s);
+            return fail(why, "nothing in the source is %s, to edit (saw: %s)", want, found_s);
         }
     }
     /* the others stay as they were, in the target */
