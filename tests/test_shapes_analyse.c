@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "shapes/analyse_internal.h"
 #include "shapes/shapes_internal.h"
@@ -643,6 +644,54 @@ START_TEST(cli_eval) {
 }
 END_TEST
 
+/* tools/eval/run_eval.sh against the CLI as it is: one item of each task,
+ * two seeds, the test clip model (16×16, 4 frames, random weights: the scores
+ * are noise, the files and their names are what is checked). */
+START_TEST(run_eval_script) {
+    const char *data = getenv("VT_TEST_DATA"), *model = getenv("VT_TEST_VIDEO_MODEL"), *bin = getenv("VITRAIL_BIN");
+    ck_assert(data && model && bin);
+    char dir[64], path[512], line[2048], cmd[2048];
+    vt_test_mkdtemp(dir, sizeof dir, "run-eval");
+    prompts_path(path, sizeof path);
+    FILE *in = fopen(path, "r"), *out;
+    snprintf(cmd, sizeof cmd, "%s/p.tsv", dir);
+    out = fopen(cmd, "w");
+    ck_assert(in && out);
+    const char *want[] = {"\tt2i\t", "\tt2v\t", "\tedit\t", "\tanimate\t"};
+    char ids[4][64];
+    int got = 0, have[4] = {0};
+    while (fgets(line, sizeof line, in) && got < 4)
+        for (int k = 0; k < 4; k++)
+            if (!have[k] && strstr(line, want[k])) {
+                fputs(line, out);
+                snprintf(ids[k], sizeof ids[k], "%.*s", (int)strcspn(line, "\t"), line);
+                have[k] = 1;
+                got++;
+            }
+    fclose(in);
+    fclose(out);
+    ck_assert_int_eq(got, 4);
+    snprintf(cmd, sizeof cmd,
+             "FRAMES=4 VITRAIL='%s' PROMPTS=%s/p.tsv VITRAIL_ARGS='--steps 1' '%s/../../tools/eval/run_eval.sh' '%s' %s/out 2 "
+             ">/dev/null 2>&1",
+             bin, dir, data, model, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    for (int k = 0; k < 4; k++)
+        for (int sd = 0; sd < 2; sd++) {
+            snprintf(path, sizeof path, "%s/out/%s_s%d.%s", dir, ids[k], sd, k == 1 || k == 3 ? "mp4" : "png");
+            ck_assert_msg(access(path, F_OK) == 0, "%s is missing", path);
+        }
+    snprintf(path, sizeof path, "%s/out/errors.log", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_msg(fgetc(f) == EOF, "generations failed: see %s", path);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "grep -q '\"items\": 8, ' %s/out/scores.json", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    vt_test_rmtree(dir);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("shapes_analyse");
     TCase *tc = tcase_create("analyse");
@@ -658,6 +707,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, touching_objects_are_two);
     tcase_add_test(tc, prompts_file_is_held_out);
     tcase_add_test(tc, cli_eval);
+    tcase_add_test(tc, run_eval_script);
     suite_add_tcase(s, tc);
     return s;
 }
