@@ -76,6 +76,36 @@ static int frames_load(vt_context *ctx, const char *path, frames *f) {
     return 0;
 }
 
+/* A clip written as a PNG sequence: `stem`_000.png, _001.png, ... (what
+ * `vitrail generate -o OUT_%03d.png` writes), frames of one size. */
+static int frames_load_sequence(vt_context *ctx, const char *stem, frames *f) {
+    memset(f, 0, sizeof *f);
+    char path[4200];
+    for (int t = 0; t < 1024; t++) {
+        snprintf(path, sizeof path, "%s_%03d.png", stem, t);
+        if (!file_exists(path)) break;
+        vt_image img;
+        int rc = vt_image_load(ctx, path, &img);
+        if (rc) {
+            free(f->px);
+            return rc;
+        }
+        size_t fsz = (size_t)img.width * img.height * 3;
+        unsigned char *g = t && (img.width != f->w || img.height != f->h) ? NULL : realloc(f->px, fsz * (size_t)(t + 1));
+        if (!g) {
+            vt_image_free(&img);
+            free(f->px);
+            f->px = NULL;
+            return -1;
+        }
+        f->px = g;
+        f->w = img.width, f->h = img.height, f->T = t + 1;
+        memcpy(f->px + fsz * (size_t)t, img.pixels, fsz);
+        vt_image_free(&img);
+    }
+    return f->T ? 0 : -1;
+}
+
 static void frames_free(frames *f) {
     free(f->px);
     memset(f, 0, sizeof *f);
@@ -515,18 +545,27 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv) {
                     break;
                 }
             } else {
-                int clip = it->task == VT_TASK_T2V || it->task == VT_TASK_ANIMATE;
+                int clip = it->task == VT_TASK_T2V || it->task == VT_TASK_ANIMATE, sequence = 0;
+                /* a clip: .mp4, else .gif, else a PNG sequence ID_sK_000.png... */
                 snprintf(path, sizeof path, "%s/%s_s%d.%s", dir, it->id, s, clip ? "mp4" : "png");
                 if (clip && !file_exists(path)) snprintf(path, sizeof path, "%s/%s_s%d.gif", dir, it->id, s);
-                if (!file_exists(path)) {
+                if (clip && !file_exists(path)) {
+                    snprintf(path, sizeof path, "%s/%s_s%d_000.png", dir, it->id, s);
+                    sequence = file_exists(path);
+                    if (sequence) snprintf(path, sizeof path, "%s/%s_s%d", dir, it->id, s);
+                }
+                if (!sequence && !file_exists(path)) {
                     snprintf(path, sizeof path, "%s/%s_s%d.%s", dir, it->id, s, clip ? "mp4" : "png");
                     snprintf(why, sizeof why, "missing %.*s", (int)sizeof why - 9, path);
                     miss = 1;
                     missing++;
                     goto verdict;
                 }
-                if (frames_load(ctx, path, &f)) {
-                    snprintf(why, sizeof why, "unreadable: %s", vt_context_error(ctx));
+                if (sequence ? frames_load_sequence(ctx, path, &f) : frames_load(ctx, path, &f)) {
+                    if (sequence)
+                        snprintf(why, sizeof why, "unreadable frame sequence %.180s_NNN.png", path);
+                    else
+                        snprintf(why, sizeof why, "unreadable: %s", vt_context_error(ctx));
                     errors++;
                     goto verdict;
                 }

@@ -25,10 +25,11 @@ int cmd_shapes_eval(vt_context *ctx, int argc, char **argv);
     "Scores generated images and clips against the held-out prompts of FILE\n"                            \
     "(assets/eval/prompts.tsv; format in docs/shapes-analyser.md), GenEval-style: an\n"                  \
     "item passes only when every clause of its caption holds. Item ID of seed K is\n"                    \
-    "DIR/ID_sK.png (images) or DIR/ID_sK.mp4 (clips; .gif also read); seeds 0..N-1\n"                    \
-    "(default 1). A missing file counts as a failure and is listed. Prints, per\n"                       \
-    "category, the items, the passed ones and the score; overall is the mean of the\n"                   \
-    "category scores. --json prints the same as one JSON object with the failures.\n"                    \
+    "DIR/ID_sK.png (images) or DIR/ID_sK.mp4 (clips; also .gif, or a PNG sequence\n"                     \
+    "DIR/ID_sK_000.png, _001.png, ...); seeds 0..N-1 (default 1). A missing file\n"                       \
+    "counts as a failure and is listed. Prints, per category, the items, the passed\n"                    \
+    "ones and the score; overall is the mean of the category scores. --json prints\n"                    \
+    "the same as one JSON object with the failures.\n"                                                   \
     "--why lists every failure with its first failing clause.\n\n"                                       \
     "--truth scores the world's own rendering of each item at S×S (default 64)\n"                        \
     "instead of files: the analyser's accuracy; --write DIR also saves those files\n"                    \

@@ -637,6 +637,13 @@ START_TEST(cli_eval) {
              dir, getenv("VITRAIL_BIN"), dir);
     ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "objects: 2") && strstr(out, "large  red    star") && strstr(out, "small  blue   heart"), "%s", out);
+    /* a clip as a PNG sequence (ID_s0_000.png, ...), as render and generate write one */
+    snprintf(args, sizeof args,
+             "shapes render 'a red circle moving left' --seed 0 -o %s/m_s0.png 2>/dev/null && printf 'm\\tmotion\\tt2v\\ta "
+             "red circle moving left\\t-\\n' > %s/m.tsv && '%s' shapes eval --prompts %s/m.tsv --images %s --json",
+             dir, dir, getenv("VITRAIL_BIN"), dir, dir);
+    ck_assert_int_eq(run_cli(args, out, sizeof out), 0);
+    ck_assert_msg(json_number(out, "overall") == 1, "%s", out);
     /* usage errors */
     ck_assert_int_eq(run_cli("shapes eval --truth", out, sizeof out), 2);
     ck_assert_int_eq(run_cli("shapes analyse", out, sizeof out), 2);
