@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd_shapes.h"
+#include "cmd_shapes_eval.h"
 #include "vitrail.h"
 #include "vitrail_shapes.h"
 
@@ -27,7 +28,8 @@ const char vt_cli_shapes_usage[] =
     "sample writes the training examples vt_shapes_example gives for --seed and\n"
     "indices 0..COUNT-1: DIR/NNNN.png (a clip as a strip of frames side by side),\n"
     "DIR/NNNN_source.png for edit and animate, and DIR/captions.tsv (file, task,\n"
-    "text, source). Files are written to temporary names and renamed when complete.\n";
+    "text, source). Files are written to temporary names and renamed when complete.\n\n"
+    CMD_SHAPES_ANALYSE_USAGE "\n" CMD_SHAPES_EVAL_USAGE;
 
 static int usage(const char *fmt, const char *arg) {
     fprintf(stderr, "vitrail: shapes: ");
@@ -259,11 +261,14 @@ done:
 }
 
 int vt_cli_shapes(vt_context *ctx, int argc, char **argv) {
-    if (argc < 2) return usage("missing 'render' or 'sample'%s", "");
+    if (argc < 2) return usage("missing 'render', 'sample', 'analyse' or 'eval'%s", "");
+    /* the analyser's subcommands parse their own options (cmd_shapes_eval.c) */
+    if (!strcmp(argv[1], "analyse") || !strcmp(argv[1], "analyze")) return cmd_shapes_analyse(ctx, argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return cmd_shapes_eval(ctx, argc - 1, argv + 1);
     options o;
     int rc = parse_options(argc, argv, &o);
     if (rc) return rc;
     if (!strcmp(argv[1], "render")) return cmd_render(ctx, &o);
     if (!strcmp(argv[1], "sample")) return cmd_sample(ctx, &o);
-    return usage("unknown subcommand '%s' (render or sample)", argv[1]);
+    return usage("unknown subcommand '%s' (render, sample, analyse or eval)", argv[1]);
 }

@@ -641,7 +641,7 @@ static const command commands[] = {
      "(--class N for a class-conditional one). Ctrl-C stops cleanly: exit 130, no\n"
      "output left.\n",
      cmd_video},
-    {"shapes", "draw the shapes world: a caption's scene or clip, training examples", vt_cli_shapes_usage, cmd_shapes},
+    {"shapes", "the shapes world: draw captions and examples, analyse and score images", vt_cli_shapes_usage, cmd_shapes},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
