@@ -15,7 +15,7 @@ typedef struct job {
     const char *model, *out, *input;  /* --model, -o, -i */
     const char *sets[JOB_MAX_SETS + 1]; /* STAGE.PARAM=VALUE overrides in order, NULL-terminated */
     int n_sets;
-    char store[24][1100];             /* the text of overrides made from options */
+    char store[JOB_MAX_SETS][1100];   /* the text of the overrides, in order */
     int n_store;
     unsigned long long seed;
     int seed_given, seed_pick;        /* -s N, -s -1 */
