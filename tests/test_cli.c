@@ -512,7 +512,7 @@ static int count_files(const char *pattern) {
 
 /* -b N writes out.png, out_1.png, ... with seeds s, s+1, ...: out_1 is what -s s+1 makes */
 START_TEST(generate_batch_and_json) {
-    char model[300], a[300], args[1400], cmd[900];
+    char model[300], a[300], args[1400], cmd[2200];
     vt_test_full_model(model, sizeof model);
     snprintf(a, sizeof a, "%s/b.png", tmpdir);
     snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 7 -b 3 -q -o '%s'", model, a);
@@ -557,6 +557,21 @@ START_TEST(generate_batch_and_json) {
     }
     ck_assert_int_eq(done, 1);
     ck_assert_int_eq(count_files("^j(_1)?\\.png$"), 2);
+
+    /* progress is drawn only on a terminal: none into a file, a live line under a
+     * pseudo-terminal (script(1)) */
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 3 -o '%s/t.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_null(strstr(err, "it/s"));
+    snprintf(cmd, sizeof cmd, "script -qc \"'%s' %s\" /dev/null > '%s/tty.txt' 2>&1", bin(), args, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    char tty[300];
+    snprintf(tty, sizeof tty, "%s/tty.txt", tmpdir);
+    FILE *f = fopen(tty, "rb");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    ck_assert_msg(strstr(out, "\rdenoise 3/3") && strstr(out, "it/s") && strstr(out, "ETA"), "%s", out);
 }
 END_TEST
 
