@@ -134,7 +134,13 @@ static int run_job(cli *c, job *j, const recipe *rec) {
         else if (!strcmp(j->cmd, "generate") && !video_out && !e) e = job_set(j, "denoise.frames=1");
     }
     if (j->fps > 0 && !e) e = job_set(j, "write_video.fps=%g", (double)j->fps);
-    if (j->input && !e) e = job_set(j, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", j->input);
+    if (j->ref && !e) {
+        /* edit_ref reads the reference first, the image to change second */
+        e = job_set(j, "read_image#1.path=%.1000s", j->ref);
+        if (!e) e = job_set(j, "read_image#2.path=%.1000s", j->input);
+    } else if (j->input && !e) {
+        e = job_set(j, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", j->input);
+    }
     if (j->out && has_writer && !e) e = job_set(j, "%s.path=%.1000s", writer, j->out);
     for (int k = 0; k < n_user && !e; k++) e = job_set(j, "%s", user_sets[k]);
     if (e) {
@@ -243,7 +249,7 @@ int cmd_edit(cli *c, int argc, char **argv) {
     int rc = job_parse(c, &j, "edit", argc, argv, 1, 0, 0);
     if (rc) return rc;
     if (!j.out) j.out = "out.png";
-    const recipe r = {"edit", 1, 1};
+    const recipe r = {j.ref ? "edit_ref" : "edit", 1, 1};
     return run_job(c, &j, &r);
 }
 

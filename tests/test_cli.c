@@ -459,6 +459,20 @@ START_TEST(generate_is_deterministic) {
     ck_assert_ptr_nonnull(strstr(out, "make it green\nSteps: 2"));
     ck_assert_ptr_nonnull(strstr(out, "Denoising strength: 0.7"));
     ck_assert_int_eq(run("edit -p x --model m", out, sizeof out, err, sizeof err), 2);
+    /* edit --ref: the tokens come from the reference (edit_ref preset); a reference
+     * equal to the input gives the plain edit's bytes, another one other bytes */
+    char r0[300], r1[300], cmd2[700];
+    snprintf(r0, sizeof r0, "%s/r0.png", tmpdir);
+    snprintf(r1, sizeof r1, "%s/r1.png", tmpdir);
+    snprintf(args, sizeof args, "edit -i '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, model, r0);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "edit -i '%s' --ref '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, a, model, r1);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(cmd2, sizeof cmd2, "cmp -s '%s' '%s'", r0, r1);
+    ck_assert_int_eq(system(cmd2), 0);
+    snprintf(args, sizeof args, "edit -i '%s' --ref '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, b, model, r1);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_ne(system(cmd2), 0);
     /* -s -1 picks a seed and prints it */
     snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s -1 --steps 2 -o '%s'", model, b);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
