@@ -41,13 +41,13 @@ typedef struct recipe {
     int model_required;     /* no model at all is an error (run: the preset may need none) */
 } recipe;
 
-static int run_job(cli *c, job *j, const recipe *rc_) {
-    if (rc_->needs_input && (!j->input || !j->prompt)) {
+static int run_job(cli *c, job *j, const recipe *rec) {
+    if (rec->needs_input && (!j->input || !j->prompt)) {
         fprintf(stderr, "%s: %s: needs -i INPUT and -p PROMPT (see 'vitrail %s --help')\n", prog, j->cmd, j->cmd);
         return EXIT_USAGE;
     }
     const double t0 = now_s();
-    const char *preset = j->preset ? j->preset : rc_->preset;
+    const char *preset = j->preset ? j->preset : rec->preset;
     int video_out = j->out ? is_video_path(j->out) : 0;
     if (!strcmp(j->cmd, "generate")) {
         if (!j->prompt) return usage_error("generate: missing the prompt (\"PROMPT\" or -p PROMPT)%s", "");
@@ -97,8 +97,8 @@ static int run_job(cli *c, job *j, const recipe *rc_) {
         goto done;
     }
     rc = EXIT_RUNTIME;
-    const char *model_path = cli_model_path(j->model, rc_->model_required);
-    if (!model_path && rc_->model_required) goto done;
+    const char *model_path = cli_model_path(j->model, rec->model_required);
+    if (!model_path && rec->model_required) goto done;
     if (model_path && vt_model_open(c->ctx, model_path, &m)) {
         rc = runtime_error(c);
         goto done;
@@ -119,15 +119,14 @@ static int run_job(cli *c, job *j, const recipe *rc_) {
             goto done;
         }
     }
-    /* the options as overrides, after the preset's and before --set's (which win) */
+    /* overrides made here come first, then the sampling options and --set in
+     * their order, so an explicit --set wins */
     const char *user_sets[JOB_MAX_SETS + 1];
     int n_user = j->n_sets;
     memcpy(user_sets, j->sets, sizeof user_sets);
     j->n_sets = 0;
     int e = 0;
     if (has_denoise) {
-        for (int k = 0; k < n_user && !e; k++)
-            if (!strncmp(user_sets[k], "denoise.", 8)) e = job_set(j, "%s", user_sets[k]);
         if (j->width && !e) e = job_set(j, "denoise.width=%d", j->width);
         if (j->height && !e) e = job_set(j, "denoise.height=%d", j->height);
         /* an image output takes one frame, a clip the model's unless --frames says */
@@ -135,10 +134,15 @@ static int run_job(cli *c, job *j, const recipe *rc_) {
         else if (!strcmp(j->cmd, "generate") && !video_out && !e) e = job_set(j, "denoise.frames=1");
     }
     if (j->fps > 0 && !e) e = job_set(j, "write_video.fps=%g", (double)j->fps);
-    if (j->input && !e) e = job_set(j, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", j->input);
+    if (j->ref && !e) {
+        /* edit_ref reads the reference first, the image to change second */
+        e = job_set(j, "read_image#1.path=%.1000s", j->ref);
+        if (!e) e = job_set(j, "read_image#2.path=%.1000s", j->input);
+    } else if (j->input && !e) {
+        e = job_set(j, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", j->input);
+    }
     if (j->out && has_writer && !e) e = job_set(j, "%s.path=%.1000s", writer, j->out);
-    for (int k = 0; k < n_user && !e; k++)
-        if (strncmp(user_sets[k], "denoise.", 8)) e = job_set(j, "%s", user_sets[k]);
+    for (int k = 0; k < n_user && !e; k++) e = job_set(j, "%s", user_sets[k]);
     if (e) {
         rc = e;
         goto done;
@@ -245,7 +249,7 @@ int cmd_edit(cli *c, int argc, char **argv) {
     int rc = job_parse(c, &j, "edit", argc, argv, 1, 0, 0);
     if (rc) return rc;
     if (!j.out) j.out = "out.png";
-    const recipe r = {"edit", 1, 1};
+    const recipe r = {j.ref ? "edit_ref" : "edit", 1, 1};
     return run_job(c, &j, &r);
 }
 

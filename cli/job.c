@@ -64,6 +64,7 @@ int job_parse(cli *c, job *j, const char *cmd, int argc, char **argv, int first,
         else if (!strcmp(a, "-m") || !strcmp(a, "--model")) j->model = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output")) j->out = v;
         else if (!strcmp(a, "-i") || !strcmp(a, "--input")) j->input = v;
+        else if (!strcmp(a, "--ref") && !strcmp(cmd, "edit")) j->ref = v;
         else if (!strcmp(a, "--pipeline") || !strcmp(a, "--preset")) j->preset = v;
         else if (!strcmp(a, "--set")) {
             if (j->n_sets == JOB_MAX_SETS) return usage_error("more than 64 --set options%s", "");

@@ -13,9 +13,10 @@ typedef struct job {
     const char *preset;               /* --pipeline NAME|FILE; NULL: the command's own */
     const char *prompt, *negative;    /* -p, -n */
     const char *model, *out, *input;  /* --model, -o, -i */
+    const char *ref;                  /* edit --ref */
     const char *sets[JOB_MAX_SETS + 1]; /* STAGE.PARAM=VALUE overrides in order, NULL-terminated */
     int n_sets;
-    char store[24][1100];             /* the text of overrides made from options */
+    char store[JOB_MAX_SETS][1100];   /* the text of the overrides, in order */
     int n_store;
     unsigned long long seed;
     int seed_given, seed_pick;        /* -s N, -s -1 */

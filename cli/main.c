@@ -605,10 +605,13 @@ static const command commands[] = {
      "(assets/pipelines/); -i sets the input of the preset's reader.\n",
      cmd_generate},
     {"edit", "change an image by an instruction (the edit preset)",
-     "usage: vitrail edit -i IN.png -p PROMPT [--model MODEL] [-o OUT.png] [--strength F] [generate's options]\n\n"
+     "usage: vitrail edit -i IN.png -p PROMPT [--ref REF.png] [--model MODEL] [-o OUT.png] [--strength F]\n"
+     "                   [generate's options]\n\n"
      "The image is encoded, fused with the instruction and pruned to the tokens it\n"
      "attends to; the denoiser starts from the image noised to --strength (SDEdit,\n"
-     "default 0.7) and is conditioned on the instruction and those tokens.\n",
+     "default 0.7) and is conditioned on the instruction and those tokens. With\n"
+     "--ref, the tokens come from REF instead (the edit_ref preset) and the\n"
+     "denoiser still starts from IN.\n",
      cmd_edit},
     {"animate", "a clip from an image and a prompt (the img2vid preset)",
      "usage: vitrail animate -i IN.png -p PROMPT [--model CLIP_MODEL] [-o OUT.mp4|.gif] [--frames N] [--fps F]\n"

@@ -187,6 +187,9 @@ static int parse(vt_pipeline *p, const char *text) {
     return VT_OK;
 }
 
+/* "stage.param=value" sets the parameter of every stage of that name;
+ * "stage#N.param=value" only the N-th (1-based) of them, for presets that run
+ * a stage twice (edit_ref reads two images). */
 static int apply_override(vt_pipeline *p, const char *ov) {
     const char *dot = strchr(ov, '.'), *eq = strchr(ov, '=');
     if (!dot || !eq || eq < dot)
@@ -194,13 +197,27 @@ static int apply_override(vt_pipeline *p, const char *ov) {
     char stage[128], name[128];
     snprintf(stage, sizeof stage, "%.*s", (int)(dot - ov), ov);
     snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
-    int hit = 0;
+    int nth = 0;
+    char *hash = strchr(stage, '#');
+    if (hash) {
+        char *end;
+        long v = strtol(hash + 1, &end, 10);
+        if (end == hash + 1 || *end || v < 1 || v > MAX_STAGES)
+            return vt_error(p->ctx, VT_E_INVALID, "override '%s': '#%s' is not a stage number", ov, hash + 1);
+        nth = (int)v;
+        *hash = 0;
+    }
+    int hit = 0, seen = 0;
     for (int i = 0; i < p->n_stages; i++) {
         if (strcmp(p->stages[i].d->name, stage)) continue;
+        if (nth && ++seen != nth) continue;
         int rc = set_param(p, &p->stages[i], name, eq + 1);
         if (rc) return rc;
         hit = 1;
     }
+    if (!hit && nth)
+        return vt_error(p->ctx, VT_E_INVALID, "override '%s': the pipeline has %d stage%s '%s'", ov, seen, seen == 1 ? "" : "s",
+                        stage);
     if (!hit) return vt_error(p->ctx, VT_E_INVALID, "override '%s': the pipeline has no stage '%s'", ov, stage);
     return VT_OK;
 }

@@ -268,9 +268,12 @@ START_TEST(presets_end_to_end) {
     vt_test_full_model(model, sizeof model);
     vt_model *m;
     ck_assert_int_eq(vt_model_open(ctx, model, &m), 0);
-    static const vt_slot_spec prompt[] = {{"prompt", VT_SLOT_TEXT, 0, NULL}, {NULL, 0, 0, NULL}};
+    /* the window presets of `vitrail video` get their frames from the caller */
+    static const vt_slot_spec prompt[] = {{"prompt", VT_SLOT_TEXT, 0, NULL}, {"frames", VT_SLOT_FRAMES, 1, NULL},
+                                          {NULL, 0, 0, NULL}};
     snprintf(out, sizeof out, "%s/t2i.png", dir);
-    const char *names[] = {"txt2img", "img2img", "edit", "ref2img", "txt2vid", "img2vid", "vid2vid", "class2img"};
+    const char *names[] = {"txt2img", "img2img", "edit", "edit_ref", "ref2img", "txt2vid", "img2vid", "vid2vid", "class2img",
+                           "vid2vid_window", "vid2vid_window_class"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/../../assets/pipelines/%s.txt", getenv("VT_TEST_DATA") ? getenv("VT_TEST_DATA") : "tests/data",
@@ -481,6 +484,11 @@ START_TEST(progress_cancel_and_set_param) {
     ck_assert_int_ne(vt_pipeline_set_param(p, "denoise.steps=0"), 0);
     ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "outside"));
     ck_assert_int_ne(vt_pipeline_set_param(p, "decode.x=1"), 0);
+    /* stage#N addresses the N-th stage of that name */
+    ck_assert_int_eq(vt_pipeline_set_param(p, "denoise#1.seed=3"), 0);
+    ck_assert_int_ne(vt_pipeline_set_param(p, "denoise#2.seed=3"), 0);
+    ck_assert_ptr_nonnull(strstr(vt_context_error(ctx), "has 1 stage 'denoise'"));
+    ck_assert_int_ne(vt_pipeline_set_param(p, "denoise#x.seed=3"), 0);
     vt_pipeline_destroy(&p);
     /* the size and frame parameters are checked against the model */
     ck_assert_int_ne(vt_pipeline_create(ctx, "denoise width=16\n", none, NULL, m, &p), 0);
