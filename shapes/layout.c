@@ -3,22 +3,11 @@
  * fractions of the image (docs/shapes.md gives the constants), so a scene
  * renders the same at any size. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "shapes_internal.h"
 #include "vitrail.h"
-
-static int seterr(char *err, size_t cap, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return VT_E_INVALID;
-}
 
 static unsigned bit(int c) { return c >= 0 ? 1u << c : 0u; }
 
@@ -159,21 +148,21 @@ static int place(vt_shapes_rng *r, vt_shapes_scene *sc, int k, const int *group,
 
 int vt_shapes_layout(const vt_shapes_spec *spec, uint64_t seed, vt_shapes_scene *out, char *err, size_t errcap) {
     if (err && errcap) err[0] = 0;
-    if (!out) return seterr(err, errcap, "no output scene");
+    if (!out) return vt_shapes_seterr(err, errcap, "no output scene");
     memset(out, 0, sizeof *out);
     if (spec && spec->edit != VT_EDIT_NONE)
-        return seterr(err, errcap, "an edit instruction has no scene of its own: lay out its source spec");
+        return vt_shapes_seterr(err, errcap, "an edit instruction has no scene of its own: lay out its source spec");
     int rc = vt_shapes_spec_check(spec, 0, err, errcap);
     if (rc) return rc;
     unsigned stated = 0;
     for (int i = 0; i < spec->n_groups; i++) stated |= bit(spec->group[i].colour);
     if (spec->motion == VT_MOTION_RECOLOUR) {
         if (spec->motion_colour == spec->group[0].colour)
-            return seterr(err, errcap, "the object turns %s, the colour it has", vt_shapes_colour_name(spec->motion_colour));
+            return vt_shapes_seterr(err, errcap, "the object turns %s, the colour it has", vt_shapes_colour_name(spec->motion_colour));
         stated |= bit(spec->motion_colour);
     }
     if (spec->background >= 0 && (stated >> spec->background & 1))
-        return seterr(err, errcap, "an object would be %s on a %s background", vt_shapes_colour_name(spec->background),
+        return vt_shapes_seterr(err, errcap, "an object would be %s on a %s background", vt_shapes_colour_name(spec->background),
                       vt_shapes_colour_name(spec->background));
     int total = 0;
     for (int i = 0; i < spec->n_groups; i++) total += spec->group[i].count;
@@ -215,7 +204,7 @@ int vt_shapes_layout(const vt_shapes_spec *spec, uint64_t seed, vt_shapes_scene 
         if (k == sc->n) return 0;
     }
     memset(out, 0, sizeof *out);
-    return seterr(err, errcap, "cannot fit the objects of this caption in the frame without overlaps");
+    return vt_shapes_seterr(err, errcap, "cannot fit the objects of this caption in the frame without overlaps");
 }
 
 /* ---- edits ---- */
@@ -229,7 +218,7 @@ static int find(const vt_shapes_scene *sc, const vt_shapes_group *g) {
 int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit, uint64_t seed, vt_shapes_scene *out,
                          char *err, size_t errcap) {
     if (err && errcap) err[0] = 0;
-    if (!src || !out || src->n < 0 || src->n > VT_SHAPES_MAX_OBJECTS) return seterr(err, errcap, "no source scene");
+    if (!src || !out || src->n < 0 || src->n > VT_SHAPES_MAX_OBJECTS) return vt_shapes_seterr(err, errcap, "no source scene");
     int rc = vt_shapes_spec_check(edit, 1, err, errcap);
     if (rc) return rc;
     vt_shapes_scene sc = *src;
@@ -237,12 +226,12 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
     int k = -1;
     if (edit->edit == VT_EDIT_RECOLOUR || edit->edit == VT_EDIT_MOVE || edit->edit == VT_EDIT_REMOVE) {
         k = find(&sc, &edit->group[0]);
-        if (k < 0) return seterr(err, errcap, "the source has no %s", vt_shapes_shape_name(edit->group[0].shape));
+        if (k < 0) return vt_shapes_seterr(err, errcap, "the source has no %s", vt_shapes_shape_name(edit->group[0].shape));
     }
     switch (edit->edit) {
     case VT_EDIT_RECOLOUR:
         if (edit->edit_colour == sc.background)
-            return seterr(err, errcap, "a %s object would vanish into the background", vt_shapes_colour_name(edit->edit_colour));
+            return vt_shapes_seterr(err, errcap, "a %s object would vanish into the background", vt_shapes_colour_name(edit->edit_colour));
         sc.obj[k].colour = edit->edit_colour;
         break;
     case VT_EDIT_MOVE: {
@@ -251,7 +240,7 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
         for (int i = k; i + 1 < sc.n; i++) sc.obj[i] = sc.obj[i + 1];
         sc.obj[sc.n - 1] = moving;
         if (!place(&r, &sc, sc.n - 1, NULL, edit->edit_cell, VT_MOTION_NONE, VT_REL_NONE))
-            return seterr(err, errcap, "no room for the %s in the %s", vt_shapes_shape_name(moving.shape),
+            return vt_shapes_seterr(err, errcap, "no room for the %s in the %s", vt_shapes_shape_name(moving.shape),
                           vt_shapes_cell_name(edit->edit_cell));
         /* back in its drawing order */
         moving = sc.obj[sc.n - 1];
@@ -266,9 +255,9 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
         break;
     case VT_EDIT_ADD: {
         const vt_shapes_group *g = &edit->edit_group;
-        if (sc.n + g->count > VT_SHAPES_MAX_OBJECTS) return seterr(err, errcap, "no more than %d objects", VT_SHAPES_MAX_OBJECTS);
+        if (sc.n + g->count > VT_SHAPES_MAX_OBJECTS) return vt_shapes_seterr(err, errcap, "no more than %d objects", VT_SHAPES_MAX_OBJECTS);
         if (g->colour >= 0 && g->colour == sc.background)
-            return seterr(err, errcap, "a %s object would vanish into the background", vt_shapes_colour_name(g->colour));
+            return vt_shapes_seterr(err, errcap, "a %s object would vanish into the background", vt_shapes_colour_name(g->colour));
         int colour = g->colour >= 0 ? g->colour : pick_colour(&r, bit(sc.background));
         for (int c = 0; c < g->count; c++) {
             vt_shapes_object *o = &sc.obj[sc.n];
@@ -278,7 +267,7 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
             o->size = g->size >= 0 ? g->size : vt_shapes_rng_below(&r, 2);
             o->r = vt_shapes_size_radius(o->size);
             if (!place(&r, &sc, sc.n, NULL, g->cell, VT_MOTION_NONE, VT_REL_NONE))
-                return seterr(err, errcap, "no room to add the %s", vt_shapes_shape_name(g->shape));
+                return vt_shapes_seterr(err, errcap, "no room to add the %s", vt_shapes_shape_name(g->shape));
             sc.n++;
         }
         break;
@@ -286,7 +275,7 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
     default:
         for (int i = 0; i < sc.n; i++)
             if (sc.obj[i].colour == edit->edit_colour)
-                return seterr(err, errcap, "the %s %s would vanish into the background", vt_shapes_colour_name(edit->edit_colour),
+                return vt_shapes_seterr(err, errcap, "the %s %s would vanish into the background", vt_shapes_colour_name(edit->edit_colour),
                               vt_shapes_shape_name(sc.obj[i].shape));
         sc.background = edit->edit_colour;
         break;

@@ -47,6 +47,14 @@ int vt_shapes_edit_apply(const vt_shapes_scene *src, const vt_shapes_spec *edit,
  * rule); the parser sets it, so the caption alone decides it. */
 int vt_shapes_category_of(const vt_shapes_spec *s);
 
+/* Formats a message into err (when given) and returns VT_E_INVALID: the one way
+ * the world's functions refuse a caption or a spec. */
+int vt_shapes_seterr(char *err, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Every field to "not stated": groups {0, -1, -1, -1, -1}, enums NONE, colours
  * and cells -1. Parsed and generated specs both start from this, so two specs
  * of one caption compare equal byte for byte. */

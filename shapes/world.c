@@ -107,7 +107,7 @@ int vt_shapes_category_of(const vt_shapes_spec *s) {
     return VT_CAT_SINGLE;
 }
 
-static int seterr(char *err, size_t cap, const char *fmt, ...) {
+int vt_shapes_seterr(char *err, size_t cap, const char *fmt, ...) {
     if (err && cap) {
         va_list ap;
         va_start(ap, fmt);
@@ -126,42 +126,42 @@ static int group_ok(const vt_shapes_group *g) {
 }
 
 int vt_shapes_spec_check(const vt_shapes_spec *s, int instruction, char *err, size_t cap) {
-    if (!s) return seterr(err, cap, "no spec");
+    if (!s) return vt_shapes_seterr(err, cap, "no spec");
     if (instruction) {
         switch (s->edit) {
         case VT_EDIT_RECOLOUR:
         case VT_EDIT_MOVE:
         case VT_EDIT_REMOVE:
             if (s->n_groups != 1 || !group_ok(&s->group[0]) || s->group[0].count != 1)
-                return seterr(err, cap, "an edit names one object (group 0, count 1)");
+                return vt_shapes_seterr(err, cap, "an edit names one object (group 0, count 1)");
             if (s->edit == VT_EDIT_RECOLOUR && !in_range(s->edit_colour, 0, VT_COLOUR_COUNT))
-                return seterr(err, cap, "a recolour edit needs edit_colour");
+                return vt_shapes_seterr(err, cap, "a recolour edit needs edit_colour");
             if (s->edit == VT_EDIT_MOVE && !in_range(s->edit_cell, 0, VT_SHAPES_CELLS))
-                return seterr(err, cap, "a move edit needs edit_cell");
+                return vt_shapes_seterr(err, cap, "a move edit needs edit_cell");
             return 0;
         case VT_EDIT_ADD:
-            if (!group_ok(&s->edit_group)) return seterr(err, cap, "an add edit needs a valid edit_group");
+            if (!group_ok(&s->edit_group)) return vt_shapes_seterr(err, cap, "an add edit needs a valid edit_group");
             return 0;
         case VT_EDIT_BACKGROUND:
-            if (!in_range(s->edit_colour, 0, VT_COLOUR_COUNT)) return seterr(err, cap, "a background edit needs edit_colour");
+            if (!in_range(s->edit_colour, 0, VT_COLOUR_COUNT)) return vt_shapes_seterr(err, cap, "a background edit needs edit_colour");
             return 0;
-        default: return seterr(err, cap, "not an edit instruction (edit = %d)", s->edit);
+        default: return vt_shapes_seterr(err, cap, "not an edit instruction (edit = %d)", s->edit);
         }
     }
-    if (s->edit != VT_EDIT_NONE) return seterr(err, cap, "an edit is written as an instruction");
-    if (s->n_groups < 1 || s->n_groups > VT_SHAPES_MAX_GROUPS) return seterr(err, cap, "n_groups %d is not 1 or 2", s->n_groups);
+    if (s->edit != VT_EDIT_NONE) return vt_shapes_seterr(err, cap, "an edit is written as an instruction");
+    if (s->n_groups < 1 || s->n_groups > VT_SHAPES_MAX_GROUPS) return vt_shapes_seterr(err, cap, "n_groups %d is not 1 or 2", s->n_groups);
     int total = 0;
     for (int i = 0; i < s->n_groups; i++) {
-        if (!group_ok(&s->group[i])) return seterr(err, cap, "group %d is out of range", i);
+        if (!group_ok(&s->group[i])) return vt_shapes_seterr(err, cap, "group %d is out of range", i);
         total += s->group[i].count;
     }
-    if (total > VT_SHAPES_MAX_OBJECTS) return seterr(err, cap, "%d objects: at most %d", total, VT_SHAPES_MAX_OBJECTS);
+    if (total > VT_SHAPES_MAX_OBJECTS) return vt_shapes_seterr(err, cap, "%d objects: at most %d", total, VT_SHAPES_MAX_OBJECTS);
     if (!in_range(s->relation, 0, 5) || (s->relation && s->n_groups != 2))
-        return seterr(err, cap, "a relation needs exactly two groups");
-    if (!in_range(s->background, -1, VT_COLOUR_COUNT)) return seterr(err, cap, "background %d is out of range", s->background);
-    if (!in_range(s->motion, 0, VT_MOTION_COUNT)) return seterr(err, cap, "motion %d is out of range", s->motion);
+        return vt_shapes_seterr(err, cap, "a relation needs exactly two groups");
+    if (!in_range(s->background, -1, VT_COLOUR_COUNT)) return vt_shapes_seterr(err, cap, "background %d is out of range", s->background);
+    if (!in_range(s->motion, 0, VT_MOTION_COUNT)) return vt_shapes_seterr(err, cap, "motion %d is out of range", s->motion);
     if (s->motion == VT_MOTION_RECOLOUR && !in_range(s->motion_colour, 0, VT_COLOUR_COUNT))
-        return seterr(err, cap, "a colour change needs motion_colour");
+        return vt_shapes_seterr(err, cap, "a colour change needs motion_colour");
     return 0;
 }
 
@@ -284,7 +284,7 @@ static int tokenize(parser *p, const char *text) {
             c++;
             continue;
         }
-        if (p->n == MAX_TOKENS) return seterr(p->err, p->errcap, "caption too long (more than %d words)", MAX_TOKENS);
+        if (p->n == MAX_TOKENS) return vt_shapes_seterr(p->err, p->errcap, "caption too long (more than %d words)", MAX_TOKENS);
         int len = 0;
         const char *start = c;
         for (; (ch = (unsigned char)*c) && ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'));
@@ -292,11 +292,11 @@ static int tokenize(parser *p, const char *text) {
             if (len < TOKEN_CAP - 1) p->tok[p->n][len] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
             len++;
         }
-        if (len >= TOKEN_CAP) return seterr(p->err, p->errcap, "unknown word '%.*s'", (int)(c - start), start);
+        if (len >= TOKEN_CAP) return vt_shapes_seterr(p->err, p->errcap, "unknown word '%.*s'", (int)(c - start), start);
         p->tok[p->n][len] = 0;
         p->n++;
     }
-    if (!p->n) return seterr(p->err, p->errcap, "empty caption");
+    if (!p->n) return vt_shapes_seterr(p->err, p->errcap, "empty caption");
     return 0;
 }
 
@@ -309,8 +309,8 @@ static int accept(parser *p, const char *word) {
 }
 
 static int fail(parser *p, const char *expected) {
-    if (p->i >= p->n) return seterr(p->err, p->errcap, "expected %s at the end", expected);
-    return seterr(p->err, p->errcap, "expected %s, got '%s' (word %d)", expected, p->tok[p->i], p->i + 1);
+    if (p->i >= p->n) return vt_shapes_seterr(p->err, p->errcap, "expected %s at the end", expected);
+    return vt_shapes_seterr(p->err, p->errcap, "expected %s, got '%s' (word %d)", expected, p->tok[p->i], p->i + 1);
 }
 
 static int expect(parser *p, const char *word) {
@@ -458,15 +458,15 @@ static int parse_caption(parser *p, vt_shapes_spec *s) {
 
 int vt_shapes_parse(const char *text, int edit_instruction, vt_shapes_spec *out, char *err, size_t errcap) {
     if (err && errcap) err[0] = 0;
-    if (!out) return seterr(err, errcap, "no output spec");
+    if (!out) return vt_shapes_seterr(err, errcap, "no output spec");
     vt_shapes_spec_clear(out);
-    if (!text) return seterr(err, errcap, "no caption");
+    if (!text) return vt_shapes_seterr(err, errcap, "no caption");
     parser p;
     p.err = err;
     p.errcap = errcap;
     int rc = tokenize(&p, text);
     if (!rc) rc = edit_instruction ? parse_instruction(&p, out) : parse_caption(&p, out);
-    if (!rc && p.i < p.n) rc = seterr(err, errcap, "unexpected '%s' (word %d) after a complete %s", p.tok[p.i], p.i + 1,
+    if (!rc && p.i < p.n) rc = vt_shapes_seterr(err, errcap, "unexpected '%s' (word %d) after a complete %s", p.tok[p.i], p.i + 1,
                                       edit_instruction ? "instruction" : "caption");
     if (!rc) rc = vt_shapes_spec_check(out, edit_instruction, err, errcap);
     if (rc) {
