@@ -9,56 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "cmd_shapes.h"
 #include "vitrail.h"
 #include "vitrail_stage.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
-
-typedef struct cli {
-    int n_threads;  /* --threads, 0 = online cores */
-    int verbose;    /* -v: debug logs on stderr */
-    vt_context *ctx;
-} cli;
-
-typedef struct command {
-    const char *name;
-    const char *summary;
-    const char *usage;  /* full --help text */
-    int (*run)(cli *c, int argc, char **argv);
-} command;
-
-static const char *prog = "vitrail";
-
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (see '%s --help')\n", prog);
-    return EXIT_USAGE;
-}
-
-static int runtime_error(cli *c) {
-    fprintf(stderr, "%s: %s\n", prog, vt_context_error(c->ctx));
-    return EXIT_RUNTIME;
-}
-
-static void log_stderr(void *user, vt_log_level level, const char *msg) {
-    (void)user;
-    static const char *names[] = {"debug", "info", "warning", "error"};
-    fprintf(stderr, "%s: %s: %s\n", prog, names[level], msg);
-}
-
 static int is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
-
-/* Parses a positive int in [lo, hi]; returns 0 on success. */
-static int parse_int(const char *s, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
 
 static void human_bytes(uint64_t b, char *buf, size_t cap) {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -170,35 +126,6 @@ static int cmd_info(cli *c, int argc, char **argv) {
 }
 
 /* ---- create-model ---- */
-
-static char *read_text(const char *path, char *err, size_t cap) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, cap, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t n = 0, c = 4096;
-    char *buf = malloc(c);
-    for (size_t r; buf && (r = fread(buf + n, 1, c - n - 1, f)) > 0;) {
-        n += r;
-        if (n + 1 == c) {
-            char *nb = c > (64u << 20) ? NULL : realloc(buf, c *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf = nb;
-            }
-        }
-    }
-    fclose(f);
-    if (!buf) {
-        snprintf(err, cap, "%s: too large or out of memory", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    return buf;
-}
 
 static int cmd_create_model(cli *c, int argc, char **argv) {
     const char *cfg = NULL, *out = NULL;
@@ -398,15 +325,6 @@ static int file_hash(const char *path, char out[17]) {
     return 0;
 }
 
-static int parse_float(const char *s, float *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end) return -1;
-    *out = (float)v;
-    return 0;
-}
-
 static int print_progress(void *user, int step, int steps) {
     (void)user;
     fprintf(stderr, "\rstep %d/%d", step, steps);
@@ -414,7 +332,7 @@ static int print_progress(void *user, int step, int steps) {
     return 0;
 }
 
-/* Sampling options shared by sample and video. */
+/* The sampling options of sample. */
 typedef struct sampling {
     const char *sampler;
     int cls, steps;
@@ -587,6 +505,8 @@ static const char *param_type_name(vt_param_type t) {
     return "?";
 }
 
+static int cmd_shapes(cli *c, int argc, char **argv) { return vt_cli_shapes(c->ctx, argc, argv); }
+
 static int cmd_stages(cli *c, int argc, char **argv) {
     (void)c;
     if (argc > 1) return usage_error("stages: unexpected argument '%s'", argv[1]);
@@ -607,344 +527,6 @@ static int cmd_stages(cli *c, int argc, char **argv) {
         }
     }
     return 0;
-}
-
-static char *read_text(const char *path, char *err, size_t cap);
-
-/* Finds a preset: a readable path as given, else NAME.txt in $VITRAIL_PRESETS or
- * in the preset folder this build was configured with. */
-static char *find_preset(const char *name, char *err, size_t cap) {
-    if (access(name, R_OK) == 0) return read_text(name, err, cap);
-    const char *dirs[2] = {getenv("VITRAIL_PRESETS"), VT_PRESET_DIR};
-    for (int i = 0; i < 2; i++) {
-        if (!dirs[i]) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.txt", dirs[i], name);
-        if (access(path, R_OK) == 0) return read_text(path, err, cap);
-    }
-    snprintf(err, cap, "preset '%s': no such file, nor %s.txt in %s (set VITRAIL_PRESETS)", name, name, VT_PRESET_DIR);
-    return NULL;
-}
-
-/* Shared by run and generate: parse options, build and run the pipeline. */
-static int run_pipeline(cli *c, const char *cmdname, const char *preset, const char *prompt, int argc, char **argv, int first) {
-    const char *model_path = NULL, *out = NULL, *input = NULL;
-    const char *sets[64];
-    int n_sets = 0;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] == '-' && a[1]) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "%s: %s: %s needs a value (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
-                return EXIT_USAGE;
-            }
-            const char *v = argv[++i];
-            if (!strcmp(a, "--model") || !strcmp(a, "-m")) model_path = v;
-            else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-            else if (!strcmp(a, "--prompt") || !strcmp(a, "-p")) prompt = v;
-            else if (!strcmp(a, "--preset") || !strcmp(a, "--pipeline")) preset = v;
-            else if (!strcmp(a, "-i") || !strcmp(a, "--input")) input = v;
-            else if (!strcmp(a, "-s") || !strcmp(a, "--seed") || !strcmp(a, "--steps") || !strcmp(a, "--cfg") ||
-                     !strcmp(a, "--sampler") || !strcmp(a, "--strength") || !strcmp(a, "--class") || !strcmp(a, "--device")) {
-                /* stable-diffusion.cpp's spellings, as overrides of the denoise stage */
-                if (n_sets >= 52) return usage_error("too many options%s", "");
-                const char *key = a[1] == 's' && !a[2] ? "seed" : a + 2;
-                if (!strcmp(key, "seed") && !strcmp(v, "-1")) {
-                    /* -1 picks a seed and says which */
-                    static char picked[32];
-                    snprintf(picked, sizeof picked, "%llu", (unsigned long long)((unsigned)time(NULL) ^ ((unsigned)getpid() << 16)));
-                    fprintf(stderr, "seed: %s\n", picked);
-                    v = picked;
-                }
-                static char buf[8][160];
-                static int nb = 0;
-                if (nb == 8) return usage_error("too many sampling options%s", "");
-                snprintf(buf[nb], sizeof buf[nb], "denoise.%s=%.120s", key, v);
-                sets[n_sets++] = buf[nb++];
-            }
-            else if (!strcmp(a, "--set")) {
-                if (n_sets == 60) return usage_error("more than 60 --set options%s", "");
-                sets[n_sets++] = v;
-            } else {
-                fprintf(stderr, "%s: %s: unknown option '%s' (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
-                return EXIT_USAGE;
-            }
-        } else {
-            fprintf(stderr, "%s: %s: unexpected argument '%s' (see 'vitrail %s --help')\n", prog, cmdname, a, cmdname);
-            return EXIT_USAGE;
-        }
-    }
-    if (!preset) return usage_error("run: missing PRESET%s", "");
-    if (prompt && !*prompt) {
-        fprintf(stderr, "%s: %s: the prompt is empty\n", prog, cmdname);
-        return EXIT_USAGE;
-    }
-    char err[512];
-    char *text = find_preset(preset, err, sizeof err);
-    if (!text) {
-        fprintf(stderr, "%s: %s\n", prog, err);
-        return EXIT_RUNTIME;
-    }
-    /* -o goes to whichever writer the preset ends with, -i to its reader */
-    char outset[1100], inset[1100];
-    if (out) {
-        snprintf(outset, sizeof outset, "%s.path=%.1000s", strstr(text, "write_video") ? "write_video" : "write_image", out);
-        sets[n_sets++] = outset;
-    }
-    if (input) {
-        if (!strstr(text, "read_image") && !strstr(text, "read_video")) {
-            fprintf(stderr, "%s: %s: -i given, but preset '%s' reads no image or video\n", prog, cmdname, preset);
-            free(text);
-            return EXIT_USAGE;
-        }
-        snprintf(inset, sizeof inset, "%s.path=%.1000s", strstr(text, "read_video") ? "read_video" : "read_image", input);
-        sets[n_sets++] = inset;
-    }
-    sets[n_sets] = NULL;
-    vt_model *m = NULL;
-    vt_pipeline *p = NULL;
-    int rc = EXIT_RUNTIME;
-    vt_slot_spec given[2] = {{"prompt", VT_SLOT_TEXT, 0, NULL}, {NULL, 0, 0, NULL}};
-    if (!prompt) given[0].name = NULL;
-    if ((model_path && vt_model_open(c->ctx, model_path, &m)) || vt_pipeline_create(c->ctx, text, given, sets, m, &p) ||
-        (prompt && vt_pipeline_set_text(p, "prompt", prompt)) || vt_pipeline_run(p)) {
-        runtime_error(c);
-        goto done;
-    }
-    rc = 0;
-done:
-    vt_pipeline_destroy(&p);
-    vt_model_close(&m);
-    free(text);
-    return rc;
-}
-
-static int cmd_run(cli *c, int argc, char **argv) {
-    if (argc < 2 || argv[1][0] == '-') return usage_error("run: missing PRESET%s", "");
-    return run_pipeline(c, "run", argv[1], NULL, argc, argv, 2);
-}
-
-/* edit and animate: a preset that needs an input image (-i) and a prompt (-p). */
-static int cmd_image_preset(cli *c, const char *cmdname, const char *preset, int argc, char **argv) {
-    int has_i = 0, has_p = 0;
-    for (int i = 1; i + 1 < argc; i++) {
-        has_i |= !strcmp(argv[i], "-i") || !strcmp(argv[i], "--input");
-        has_p |= !strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt");
-    }
-    if (!has_i || !has_p) {
-        fprintf(stderr, "%s: %s: needs -i INPUT and -p PROMPT (see 'vitrail %s --help')\n", prog, cmdname, cmdname);
-        return EXIT_USAGE;
-    }
-    return run_pipeline(c, cmdname, preset, NULL, argc, argv, 1);
-}
-
-static int cmd_edit(cli *c, int argc, char **argv) { return cmd_image_preset(c, "edit", "edit", argc, argv); }
-static int cmd_animate(cli *c, int argc, char **argv) { return cmd_image_preset(c, "animate", "img2vid", argc, argv); }
-
-static int cmd_generate(cli *c, int argc, char **argv) {
-    /* the prompt is the first argument, or -p PROMPT anywhere */
-    if (argc >= 2 && argv[1][0] != '-') return run_pipeline(c, "generate", "txt2img", argv[1], argc, argv, 2);
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "-p") || !strcmp(argv[i], "--prompt")) return run_pipeline(c, "generate", "txt2img", NULL, argc, argv, 1);
-    return usage_error("generate: missing the prompt (\"PROMPT\" or -p PROMPT)%s", "");
-}
-
-/* ---- video ---- */
-
-/* Blending weight of position j in a window of T frames whose ends overlap
- * their neighbours by `overlap` frames: a ramp up over the first overlap + 1
- * frames and down over the last, so a frame covered by two windows crossfades. */
-static float window_weight(int j, int T, int overlap) {
-    float a = (float)(j + 1) / (float)(overlap + 1), b = (float)(T - j) / (float)(overlap + 1);
-    float w = a < b ? a : b;
-    return w < 1.0f ? w : 1.0f;
-}
-
-static int cmd_video(cli *c, int argc, char **argv) {
-    const char *pos[2] = {NULL, NULL}, *out = NULL;
-    int np = 0, overlap = -1, quiet = 0;
-    sampling so = sampling_defaults();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        }
-        if (a[0] == '-' && a[1]) {
-            if (!v) return usage_error("video: %s needs a value", a);
-            i++;
-            int took = sampling_option("video", a, v, &so);
-            if (took == EXIT_USAGE) return EXIT_USAGE;
-            if (took) continue;
-            if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = v;
-            else if (!strcmp(a, "--overlap")) {
-                if (parse_int(v, 0, 1000, &overlap)) return usage_error("video: --overlap '%s' is not a frame count", v);
-            } else {
-                return usage_error("video: unknown option '%s'", a);
-            }
-        } else if (np == 2) {
-            return usage_error("video: unexpected argument '%s'", a);
-        } else {
-            pos[np++] = a;
-        }
-    }
-    if (np < 2) return usage_error("video: needs MODEL and INPUT%s", "");
-    const char *sampler = so.sampler;
-    int cls = so.cls, steps = so.steps;
-    float cfg = so.cfg, shift = so.shift, strength = so.strength;
-    unsigned long long seed = so.seed;
-    if (!out) return usage_error("video: missing -o OUT.mp4%s", "");
-    int rc = EXIT_RUNTIME;
-    vt_model *m = NULL;
-    vt_denoiser *dn = NULL;
-    vt_video_reader *rd = NULL;
-    vt_video_writer *wr = NULL;
-    unsigned char *frame = NULL, *small = NULL, *big = NULL;
-    float *win = NULL, *res = NULL, *acc = NULL, *wsum = NULL;
-    if (vt_model_open(c->ctx, pos[0], &m) || vt_denoiser_create(c->ctx, m, NULL, &dn)) {
-        runtime_error(c);
-        goto done;
-    }
-    vt_denoiser_shape sh = vt_denoiser_get_shape(dn);
-    if (sh.frames < 1 || sh.in_channels != 3 || sh.cond_dim > 0) {
-        fprintf(stderr, "%s: video: %s is not an RGB clip model without text conditioning (frames %d, channels %d)\n", prog,
-                pos[0], sh.frames, sh.in_channels);
-        goto done;
-    }
-    if (cls >= sh.num_classes) {
-        fprintf(stderr, "%s: video: --class %d: the model has %d classes\n", prog, cls, sh.num_classes);
-        goto done;
-    }
-    const int T = sh.frames, h = sh.height, w = sh.width;
-    if (overlap < 0) overlap = T / 4;
-    if (overlap >= T) {
-        fprintf(stderr, "%s: video: --overlap %d must be below the model's %d frames\n", prog, overlap, T);
-        goto done;
-    }
-    const int stride = T - overlap;
-    if (vt_video_reader_open(c->ctx, pos[1], NULL, &rd)) {
-        runtime_error(c);
-        goto done;
-    }
-    int W, H;
-    double fps;
-    vt_video_reader_info(rd, &W, &H, &fps, NULL);
-    if (vt_video_writer_open(c->ctx, out, W, H, fps, pos[1], &wr)) {
-        runtime_error(c);
-        goto done;
-    }
-    const size_t plane = (size_t)w * h, clip = 3 * plane * T;
-    frame = malloc((size_t)W * H * 3);
-    big = malloc((size_t)W * H * 3);
-    small = malloc(plane * 3);
-    win = malloc(clip * sizeof *win);   /* (3, T, h, w) the window's input frames */
-    res = malloc(clip * sizeof *res);   /* (3, T, h, w) its result */
-    acc = calloc(clip, sizeof *acc);    /* (T, h, w, 3) blended results not yet written */
-    wsum = calloc(T, sizeof *wsum);     /* (T) their weight sums */
-    if (!frame || !big || !small || !win || !res || !acc || !wsum) {
-        fprintf(stderr, "%s: out of memory\n", prog);
-        goto done;
-    }
-    int32_t y = cls >= 0 ? cls : sh.num_classes;
-    vt_denoise_input in;
-    memset(&in, 0, sizeof in);
-    in.batch = 1;
-    in.frames = T;
-    in.height = h;
-    in.width = w;
-    in.y = sh.num_classes ? &y : NULL;
-    vt_sample_options o = vt_sample_default_options();
-    o.sampler = sampler;
-    o.steps = steps;
-    o.cfg = cls >= 0 ? cfg : 1.0f;
-    o.seed = seed;
-    o.shift = shift;
-    o.strength = strength;
-    o.x_ref = win;
-    /* Windows of T frames every `stride`: the first `overlap` frames of a window
-     * are the last of the previous one. Only T frames of input and results are
-     * held at a time, whatever the file's length. */
-    int have = 0, eof = 0, written = 0, total = 0, clips = 0;
-    while (!eof || have > overlap || (clips == 0 && have > 0)) {
-        while (have < T && !eof) {
-            int got = vt_video_reader_next(rd, frame);
-            if (got < 0) {
-                runtime_error(c);
-                goto done;
-            }
-            if (got == 0) {
-                eof = 1;
-                break;
-            }
-            vt_rgb_resize(frame, W, H, small, w, h);
-            for (size_t p = 0; p < plane; p++)
-                for (int ch = 0; ch < 3; ch++) win[((size_t)ch * T + have) * plane + p] = small[p * 3 + ch] / 127.5f - 1.0f;
-            have++;
-            total++;
-        }
-        if (have == 0 || (clips > 0 && have <= overlap)) break;
-        int real = have;
-        for (int t = have; t < T; t++) /* a short last window repeats its last frame */
-            for (int ch = 0; ch < 3; ch++)
-                memcpy(win + ((size_t)ch * T + t) * plane, win + ((size_t)ch * T + have - 1) * plane, plane * sizeof(float));
-        if (vt_denoiser_sample(dn, &o, &in, res)) {
-            runtime_error(c);
-            goto done;
-        }
-        clips++;
-        for (int t = 0; t < real; t++) {
-            float wt = window_weight(t, T, overlap);
-            if (clips == 1 && t < overlap) wt = 1.0f; /* nothing before the first window to fade from */
-            for (size_t p = 0; p < plane; p++)
-                for (int ch = 0; ch < 3; ch++) acc[((size_t)t * plane + p) * 3 + ch] += wt * res[((size_t)ch * T + t) * plane + p];
-            wsum[t] += wt;
-        }
-        /* frames no later window touches are final: all but the overlap, or all at the end */
-        int final = eof && real <= T ? real : stride;
-        if (final > real) final = real;
-        for (int t = 0; t < final; t++) {
-            for (size_t q = 0; q < plane * 3; q++) {
-                float v = (acc[(size_t)t * plane * 3 + q] / wsum[t] + 1.0f) * 127.5f;
-                small[q] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
-            }
-            vt_rgb_resize(small, w, h, big, W, H);
-            if (vt_video_writer_write(wr, big)) {
-                runtime_error(c);
-                goto done;
-            }
-            written++;
-        }
-        if (!quiet) fprintf(stderr, "\rclip %d: %d frames written", clips, written);
-        /* slide: keep the overlap (inputs and partial blends) at the front */
-        int keep = real - final;
-        for (int ch = 0; ch < 3; ch++)
-            memmove(win + (size_t)ch * T * plane, win + ((size_t)ch * T + final) * plane, (size_t)keep * plane * sizeof(float));
-        memmove(acc, acc + (size_t)final * plane * 3, (size_t)keep * plane * 3 * sizeof(float));
-        memset(acc + (size_t)keep * plane * 3, 0, (size_t)(T - keep) * plane * 3 * sizeof(float));
-        memmove(wsum, wsum + final, (size_t)keep * sizeof(float));
-        for (int t = keep; t < T; t++) wsum[t] = 0;
-        have = keep;
-        if (eof && keep == 0) break;
-    }
-    if (!quiet) fprintf(stderr, "\n");
-    if (written != total) {
-        fprintf(stderr, "%s: video: internal error: wrote %d of %d frames\n", prog, written, total);
-        goto done;
-    }
-    if (vt_video_writer_close(&wr, 1)) {
-        runtime_error(c);
-        goto done;
-    }
-    if (!quiet) fprintf(stderr, "wrote %s: %d frames at %g fps in %d clips\n", out, written, fps, clips);
-    rc = 0;
-done:
-    vt_video_writer_close(&wr, 0);
-    vt_video_reader_close(&rd);
-    free(frame), free(big), free(small), free(win), free(res), free(acc), free(wsum);
-    vt_denoiser_destroy(&dn);
-    vt_model_close(&m);
-    return rc;
 }
 
 static const command commands[] = {
@@ -998,47 +580,71 @@ static const command commands[] = {
      "Lists the built-in stages and those of loaded plugins: the typed slots each\n"
      "reads and writes, and its parameters with defaults and ranges.\n",
      cmd_stages},
-    {"generate", "an image or clip from a prompt (the txt2img preset, or --preset)",
-     "usage: vitrail generate [-p] \"PROMPT\" --model MODEL [-o OUT] [-s|--seed N] [--steps N] [--cfg F]\n"
-     "                        [--sampler euler|ddim|dpm++2m] [--strength F] [--class N] [--device cpu|vulkan[:i]]\n"
-     "                        [--pipeline|--preset NAME|FILE] [--set STAGE.PARAM=VALUE]...\n\n"
-     "-s -1 picks a seed and prints it. The sampling options set the denoise stage's\n"
-     "parameters (--set denoise.steps=30 is the same as --steps 30).\n"
-     "Runs a pipeline preset (default txt2img: tokenize, text_encode, denoise,\n"
-     "write_image) with PROMPT in its 'prompt' slot. Presets: txt2img, img2img,\n"
-     "edit, ref2img, txt2vid, img2vid, vid2vid, class2img (assets/pipelines/).\n"
-     "Inputs of the image and video presets are set with --set, e.g.\n"
-     "--set read_image.path=in.png; -o sets the output of the preset's writer.\n",
+    {"generate", "an image or clip from a prompt (txt2img, or txt2vid for clip outputs)",
+     "usage: vitrail generate [-p] \"PROMPT\" [-n NEGATIVE] [-o out.png|out.mp4|out.gif|out_%03d.png]\n"
+     "                        [-s|--seed N] [--steps N] [--cfg F] [--sampler euler|ddim|dpm++2m] [-W W -H H]\n"
+     "                        [--frames N --fps F] [-b|--batch N] [--model FILE] [--pipeline NAME|FILE]\n"
+     "                        [--device auto|cpu|vulkan[:i]] [--threads N] [-q|--quiet] [--json]\n"
+     "                        [--strength F] [--class N] [-i INPUT] [--set STAGE.PARAM=VALUE]...\n\n"
+     "Runs a pipeline preset with PROMPT in its 'prompt' slot: txt2img (tokenize,\n"
+     "text_encode, denoise, write_image) for an image, txt2vid for a clip (-o .mp4,\n"
+     ".gif or a frame pattern). --frames N: 1 is an image (the default for PNG\n"
+     "outputs), more a clip (default: the model's frames); --fps (default 8).\n"
+     "-n: the guidance's unconditional branch uses NEGATIVE's tokens instead of the\n"
+     "null token. -W/-H must be the model's size (it samples at its trained size).\n"
+     "-b N makes N outputs with seeds S, S+1, ...: out.png, out_1.png, ... -s -1\n"
+     "picks a seed and prints it. --json prints one JSON object per line: a step\n"
+     "event per sampling step, then a done event with the outputs, seeds and timings.\n"
+     "Progress goes to stderr when it is a terminal. Ctrl-C stops cleanly: exit 130,\n"
+     "no file for the image under way (outputs are written to a temporary name and\n"
+     "renamed when complete). Without --model: $VITRAIL_MODEL, else the default model\n"
+     "assets/models/vitrail-shapes-64.safetensors. --steps, --cfg, --sampler,\n"
+     "--strength, --class, --device, --eta, --shift set the denoise stage's\n"
+     "parameters (--set denoise.steps=30 is the same as --steps 30). Other presets\n"
+     "(--pipeline): img2img, edit, ref2img, txt2vid, img2vid, vid2vid, class2img\n"
+     "(assets/pipelines/); -i sets the input of the preset's reader.\n",
      cmd_generate},
     {"edit", "change an image by an instruction (the edit preset)",
-     "usage: vitrail edit -i IN.png -p PROMPT --model MODEL [-o OUT.png] [--strength F] [generate's options]\n\n"
+     "usage: vitrail edit -i IN.png -p PROMPT [--ref REF.png] [--model MODEL] [-o OUT.png] [--strength F]\n"
+     "                   [generate's options]\n\n"
      "The image is encoded, fused with the instruction and pruned to the tokens it\n"
-     "attends to; the denoiser starts from the image noised to --strength (SDEdit)\n"
-     "and is conditioned on the instruction and those tokens.\n",
+     "attends to; the denoiser starts from the image noised to --strength (SDEdit,\n"
+     "default 0.7) and is conditioned on the instruction and those tokens. With\n"
+     "--ref, the tokens come from REF instead (the edit_ref preset) and the\n"
+     "denoiser still starts from IN.\n",
      cmd_edit},
     {"animate", "a clip from an image and a prompt (the img2vid preset)",
-     "usage: vitrail animate -i IN.png -p PROMPT --model CLIP_MODEL [-o OUT.mp4|.gif] [--strength F] [generate's options]\n\n"
+     "usage: vitrail animate -i IN.png -p PROMPT [--model CLIP_MODEL] [-o OUT.mp4|.gif] [--frames N] [--fps F]\n"
+     "                      [--strength F] [generate's options]\n\n"
      "Every frame starts from the image (SDEdit at --strength, default 0.8), the clip\n"
      "conditioned on the prompt and the image's pruned tokens.\n",
      cmd_animate},
     {"run", "run a pipeline preset",
-     "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [--prompt TEXT] [--set STAGE.PARAM=VALUE]... [-o OUT]\n\n"
+     "usage: vitrail [--plugin FILE.so] run PRESET [--model MODEL] [-p TEXT] [-i INPUT] [-o OUT]\n"
+     "                                   [--set STAGE.PARAM=VALUE]... [generate's options]\n\n"
      "PRESET is a text file, one stage per line with key=value parameters\n"
      "(assets/pipelines/ holds the presets). The chain is validated before anything\n"
      "runs: unknown stages or parameters, out-of-range values and slots no earlier\n"
      "stage produces are reported naming the stage, slot or parameter. --set\n"
-     "overrides a parameter; -o sets write_image.path.\n",
+     "overrides a parameter; -o sets the path of the preset's writer, -i its reader's.\n"
+     "Without --model, the default model if it is there (some presets need none).\n",
      cmd_run},
-    {"video", "process a video file clip by clip with a clip model (vid2vid)",
-     "usage: vitrail video MODEL INPUT -o OUT.mp4 [--strength 0.5] [--steps 20] [--class N] [--cfg 4]\n"
-     "                     [--seed 0] [--overlap K] [--sampler NAME] [--shift S] [-q]\n\n"
-     "Re-renders any video FFmpeg decodes with MODEL, an RGB clip model of T frames\n"
-     "(SDEdit: each clip is noised to --strength and denoised). The file is read in\n"
-     "windows of T frames that overlap by K (default T/4) and are crossfaded across\n"
-     "the overlap; memory stays bounded by one window whatever the length. Frames\n"
-     "are scaled to the model's size and the results back to the input's; the output\n"
-     "keeps the input's frame count, frame rate and audio stream (copied untouched).\n",
+    {"video", "re-render a video file with a clip model, window by window",
+     "usage: vitrail video -i IN.mp4 -p PROMPT [-n NEGATIVE] [--strength 0.5] [--model CLIP_MODEL] -o OUT.mp4\n"
+     "                     [--steps 20] [--cfg 4] [-s|--seed N] [--overlap K] [--sampler NAME] [--shift S]\n"
+     "                     [--class N] [--device D] [--pipeline FILE] [-q] [--json]\n\n"
+     "Re-renders any video FFmpeg decodes with a clip model of T frames: each window\n"
+     "of T frames runs the vid2vid_window preset (the prompt's tokens; SDEdit: the\n"
+     "frames noised to --strength and denoised). Windows overlap by K frames\n"
+     "(default T/4) and are crossfaded across the overlap; memory stays bounded by\n"
+     "one window whatever the length. Frames are scaled to the model's size and the\n"
+     "results back to the input's; the output keeps the input's frame count, frame\n"
+     "rate and audio stream (copied untouched). OUT may be .mp4, .gif or a frame\n"
+     "pattern such as out_%03d.png. A model without text conditioning takes no -p\n"
+     "(--class N for a class-conditional one). Ctrl-C stops cleanly: exit 130, no\n"
+     "output left.\n",
      cmd_video},
+    {"shapes", "the shapes world: draw captions and examples, analyse and score images", vt_cli_shapes_usage, cmd_shapes},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -1099,11 +705,7 @@ int main(int argc, char **argv) {
             return 0;
         }
     }
-    vt_context_params p = vt_context_default_params();
-    p.n_threads = c.n_threads;
-    p.log = log_stderr;
-    p.log_min = c.verbose ? VT_LOG_DEBUG : VT_LOG_WARN;
-    c.ctx = vt_context_create(&p);
+    c.ctx = cli_context_create(c.n_threads, c.verbose);
     if (!c.ctx) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return EXIT_RUNTIME;

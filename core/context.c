@@ -21,6 +21,7 @@ const char *vt_status_name(int status) {
     case VT_E_UNSUPPORTED: return "VT_E_UNSUPPORTED";
     case VT_E_DEVICE: return "VT_E_DEVICE";
     case VT_E_SHAPE: return "VT_E_SHAPE";
+    case VT_E_CANCELLED: return "VT_E_CANCELLED";
     default: return "VT_E_UNKNOWN";
     }
 }

@@ -40,6 +40,21 @@ int vt_denoiser_create(vt_context *ctx, const vt_model *model, const vt_denoiser
     *out = NULL;
     if (!model) return vt_error(ctx, VT_E_INVALID, "vt_denoiser_create: model is NULL");
     const char *dev = params && params->device ? params->device : "cpu";
+    char picked[32];
+    if (!strcmp(dev, "auto")) {
+        /* a real GPU when there is one; a CPU Vulkan driver (lavapipe) is slower
+         * than the CPU backend, so it is never picked */
+        vt_device_desc devs[16];
+        int n = vt_devices_list(ctx, devs, 16), best = -1;
+        for (int i = 0; i < n && i < 16; i++) {
+            if (strcmp(devs[i].backend, "vulkan")) continue;
+            if (devs[i].type == VT_DEVICE_DISCRETE_GPU && (best < 0 || devs[best].type != VT_DEVICE_DISCRETE_GPU)) best = i;
+            else if (devs[i].type == VT_DEVICE_INTEGRATED_GPU && best < 0) best = i;
+        }
+        if (best >= 0) snprintf(picked, sizeof picked, "vulkan:%d", devs[best].index);
+        else snprintf(picked, sizeof picked, "cpu");
+        dev = picked;
+    }
     vt_denoiser *dn = calloc(1, sizeof *dn);
     if (!dn) return vt_error(ctx, VT_E_NOMEM, "out of memory");
     dn->ctx = ctx;
@@ -62,7 +77,7 @@ int vt_denoiser_create(vt_context *ctx, const vt_model *model, const vt_denoiser
         rc = vt_error(ctx, VT_E_UNSUPPORTED, "device '%s': this build has no Vulkan backend", dev);
 #endif
     } else {
-        rc = vt_error(ctx, VT_E_INVALID, "unknown device '%s' (cpu, vulkan, vulkan:INDEX)", dev);
+        rc = vt_error(ctx, VT_E_INVALID, "unknown device '%s' (auto, cpu, vulkan, vulkan:INDEX)", dev);
     }
     if (!rc) rc = vt_dit_create(ctx, dn->be, vt_model_file(model), &dn->dit);
     if (rc) {
@@ -81,8 +96,7 @@ void vt_denoiser_destroy(vt_denoiser **dn) {
     *dn = NULL;
 }
 
-vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) {
-    const vt_dit_config *c = vt_dit_get_config(dn->dit);
+static vt_denoiser_shape shape_of(const vt_dit_config *c) {
     vt_denoiser_shape s;
     memset(&s, 0, sizeof s);
     s.in_channels = c->in_channels;
@@ -94,6 +108,19 @@ vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) {
     s.cond_dim = c->cond_dim;
     s.velocity = c->prediction == VT_PRED_V;
     return s;
+}
+
+vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn) { return shape_of(vt_dit_get_config(dn->dit)); }
+
+int vt_model_denoiser_shape(vt_context *ctx, const vt_model *model, vt_denoiser_shape *out) {
+    if (!model || !out) return vt_error(ctx, VT_E_INVALID, "vt_model_denoiser_shape: model and out are required");
+    /* the config struct holds per-block tables: too large for the stack */
+    vt_dit_config *c = malloc(sizeof *c);
+    if (!c) return vt_error(ctx, VT_E_NOMEM, "out of memory");
+    int rc = vt_dit_config_parse(ctx, vt_model_config(model), c);
+    if (!rc) *out = shape_of(c);
+    free(c);
+    return rc;
 }
 
 static vt_dit_inputs to_dit(const vt_denoise_input *in) {
@@ -109,6 +136,9 @@ static vt_dit_inputs to_dit(const vt_denoise_input *in) {
     d.cond = in->cond;
     d.cond_mask = in->cond_mask;
     d.cond_len = in->cond_len;
+    d.uncond = in->uncond;
+    d.uncond_mask = in->uncond_mask;
+    d.uncond_len = in->uncond_len;
     return d;
 }
 

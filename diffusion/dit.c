@@ -42,7 +42,7 @@ struct vt_dit {
     vt_dit_config cfg;
     linear_w x_emb;      /* (D, C·p·p): the Conv2d weight (D, C, p, p) flattened */
     float *pos_embed;    /* (h·w, D) at the trained size */
-    float *temp_embed;   /* (T, D) video models only */
+    float *temp_embed;   /* (frames, D) video models only; a clip of T frames uses rows [0, T) */
     linear_w t_mlp0;     /* (D, 256) */
     linear_w t_mlp2;     /* (D, D) */
     float *y_table;      /* (num_classes + 1, D) */
@@ -54,7 +54,7 @@ struct vt_dit {
     linear_w final_lin;  /* (p·p·C_out, D) */
     float **owned;       /* every host allocation above, freed at destroy */
     int n_owned, cap_owned;
-    vt_buffer *wbuf;     /* every weight, f32, then pos (T·h·w, D) at pos_off */
+    vt_buffer *wbuf;     /* every weight, f32, then pos (frames·h·w, D) at pos_off */
     size_t pos_off;      /* floats */
     vt_buffer *abuf;     /* activations of the last forward's shape */
     size_t abuf_floats;
@@ -401,8 +401,18 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
     if (in->height != c->input_h || in->width != c->input_w)
         return vt_error(ctx, VT_E_SHAPE, "forward: x is %dx%d but the model takes %dx%d", in->height, in->width,
                         c->input_h, c->input_w);
-    if ((c->frames == 0 && T != 1) || (c->frames > 0 && T != c->frames))
-        return vt_error(ctx, VT_E_SHAPE, "forward: x has %d frames but the model takes %d", T, c->frames ? c->frames : 1);
+    /* A clip model takes any T in 1..frames: the frame position embedding's rows
+     * [0, T) are used, and T = 1 is an image (temporal attention over one frame is
+     * the token itself). An image model takes one frame. */
+    if ((c->frames == 0 && T != 1) || (c->frames > 0 && T > c->frames))
+        return vt_error(ctx, VT_E_SHAPE, "forward: x has %d frames but the model takes %s%d", T, c->frames ? "1.." : "",
+                        c->frames ? c->frames : 1);
+    for (int i = 0; i < c->depth; i++) {
+        const vt_attn_desc *a = &c->attn[i];
+        if (a->kind == VT_ATTN_NEIGHBORHOOD && a->kernel[0] * a->dilation[0] > T)
+            return vt_error(ctx, VT_E_SHAPE, "forward: block %d (%s) needs at least %d frames, x has %d", i,
+                            c->attn_text[i], a->kernel[0] * a->dilation[0], T);
+    }
     if (c->cond_dim > 0 && (!in->cond || in->cond_len < 1))
         return vt_error(ctx, VT_E_INVALID, "forward: the model needs conditioning tokens 'cond' (B, L, %d)", c->cond_dim);
     if (c->num_classes > 0 && in->y)
@@ -460,6 +470,7 @@ int vt_dit_forward(vt_dit *d, const vt_dit_inputs *in, float *out) {
         vt_tensor tok2 = view(ab, o_big, 2, BN, (int64_t)C * p * p, 0);
         vt_tensor tx2 = view(ab, o_x, 2, BN, D, 0);
         CHECK(lin(d, &tx2, &tok2, &d->x_emb, VT_ACT_NONE));
+        /* pos is frame-major, so its first T·h·w rows are frames [0, T) */
         vt_tensor tp = view(d->wbuf, d->pos_off, 2, N, D, 0);
         CHECK(op->binary(be, &tx, &tx, &tp, VT_BIN_ADD));
     }

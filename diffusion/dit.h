@@ -60,7 +60,7 @@ const float *vt_dit_null_cond(const vt_dit *dit);
 /* One forward on host arrays. */
 typedef struct vt_dit_inputs {
     int batch;               /* B */
-    int frames;              /* T (1 for images) */
+    int frames;              /* T: 1 for images; 1..cfg.frames for a clip model (1 = an image) */
     int height, width;       /* H, W of x; multiples of p */
     const float *x;          /* (B, C, [T,] H, W) */
     const float *t;          /* (B) DDPM step, or t·timestep_scale for v models */
@@ -68,6 +68,9 @@ typedef struct vt_dit_inputs {
     const float *cond;       /* (optional) (B, L, cond_dim) */
     const float *cond_mask;  /* (optional) (B, L), nonzero = present; NULL = all present */
     int cond_len;            /* L */
+    const float *uncond;      /* (optional) (B, Lu, cond_dim): sampling's unconditional branch; forward ignores it */
+    const float *uncond_mask; /* (optional) (B, Lu) */
+    int uncond_len;           /* Lu */
 } vt_dit_inputs;
 
 /* out: (B, C_out, [T,] H, W). */

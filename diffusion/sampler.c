@@ -102,20 +102,34 @@ static int guided_init(guided *g, vt_dit *dit, const vt_sample_params *sp, const
         g->in.y = g->yb;
     }
     if (c->cond_dim > 0 && g->guide) {
-        /* The unconditional rows hold the null token first, the rest masked out:
-         * identical to a one-token sequence since masked keys weigh nothing. */
-        int L = in->cond_len, K = c->cond_dim;
-        g->condb = calloc((size_t)nb * L * K, sizeof(float));
-        g->maskb = calloc((size_t)nb * L, sizeof(float));
+        /* The unconditional rows hold the negative tokens when given, else the null
+         * token; both halves are padded to the longer length with masked-out
+         * zeros, identical to their own lengths since masked keys weigh nothing
+         * (and without a negative prompt the batch's L is the conditional one). */
+        int L = in->cond_len, K = c->cond_dim, Lu = in->uncond ? in->uncond_len : 1;
+        if (in->uncond && Lu < 1) return VT_E_INVALID;
+        int Lb = L > Lu ? L : Lu;
+        g->condb = calloc((size_t)nb * Lb * K, sizeof(float));
+        g->maskb = calloc((size_t)nb * Lb, sizeof(float));
         if (!g->condb || !g->maskb) return VT_E_NOMEM;
-        memcpy(g->condb, in->cond, (size_t)g->B * L * K * sizeof(float));
-        for (int i = 0; i < g->B * L; i++) g->maskb[i] = in->cond_mask ? in->cond_mask[i] : 1.0f;
+        for (int b = 0; b < g->B; b++) {
+            memcpy(g->condb + (size_t)b * Lb * K, in->cond + (size_t)b * L * K, (size_t)L * K * sizeof(float));
+            for (int i = 0; i < L; i++) g->maskb[(size_t)b * Lb + i] = in->cond_mask ? in->cond_mask[(size_t)b * L + i] : 1.0f;
+        }
         for (int b = g->B; b < nb; b++) {
-            memcpy(g->condb + (size_t)b * L * K, vt_dit_null_cond(dit), (size_t)K * sizeof(float));
-            g->maskb[(size_t)b * L] = 1.0f;
+            int u = b - g->B;
+            if (in->uncond) {
+                memcpy(g->condb + (size_t)b * Lb * K, in->uncond + (size_t)u * Lu * K, (size_t)Lu * K * sizeof(float));
+                for (int i = 0; i < Lu; i++)
+                    g->maskb[(size_t)b * Lb + i] = in->uncond_mask ? in->uncond_mask[(size_t)u * Lu + i] : 1.0f;
+            } else {
+                memcpy(g->condb + (size_t)b * Lb * K, vt_dit_null_cond(dit), (size_t)K * sizeof(float));
+                g->maskb[(size_t)b * Lb] = 1.0f;
+            }
         }
         g->in.cond = g->condb;
         g->in.cond_mask = g->maskb;
+        g->in.cond_len = Lb;
     }
     return VT_OK;
 }
@@ -149,6 +163,10 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
     float *pred = malloc(n * sizeof(float));
     float *prev_x0 = malloc(n * sizeof(float));
     float *z = malloc(n * sizeof(float));
+    if (rc == VT_E_INVALID) {
+        rc = vt_error(ctx, VT_E_INVALID, "sampler: the unconditional tokens need a length >= 1");
+        goto done;
+    }
     if (rc || !pred || !prev_x0 || !z) {
         rc = vt_error(ctx, VT_E_NOMEM, "sampler: out of memory");
         goto done;
@@ -172,7 +190,7 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
             if ((rc = guided_eval(&g, x, s0 * c->timestep_scale, pred))) goto done;
             for (size_t k = 0; k < n; k++) x[k] = (float)((double)x[k] + (s1 - s0) * pred[k]);
             if (on_step && on_step(user, i + 1, S)) {
-                rc = vt_error(ctx, VT_E_INVALID, "sampling cancelled");
+                rc = vt_error(ctx, VT_E_CANCELLED, "sampling cancelled");
                 goto done;
             }
         }
@@ -233,7 +251,7 @@ int vt_sample(vt_dit *dit, const vt_sample_params *sp, const vt_dit_inputs *in, 
             }
             if (on_step && on_step(user, i + 1, S)) {
                 free(abar);
-                rc = vt_error(ctx, VT_E_INVALID, "sampling cancelled");
+                rc = vt_error(ctx, VT_E_CANCELLED, "sampling cancelled");
                 goto done;
             }
         }

@@ -25,6 +25,7 @@ typedef enum vt_status {
     VT_E_UNSUPPORTED = -5, /* a feature this build or device lacks */
     VT_E_DEVICE = -6,      /* a compute device failed or was lost */
     VT_E_SHAPE = -7,       /* tensors whose shapes do not fit together */
+    VT_E_CANCELLED = -8,   /* a progress callback asked to stop */
 } vt_status;
 
 /* Name of a status code, e.g. "VT_E_FORMAT". Never NULL. */
@@ -128,7 +129,8 @@ int vt_tensors_save(vt_context *ctx, const char *path, const vt_named_tensor *te
 typedef struct vt_denoiser vt_denoiser;
 
 typedef struct vt_denoiser_params {
-    const char *device;   /* "cpu" (default when NULL), "vulkan" (the best device, or VITRAIL_VK_DEVICE), "vulkan:INDEX" */
+    const char *device;   /* "cpu" (default when NULL), "vulkan" (the best device, or VITRAIL_VK_DEVICE), "vulkan:INDEX",
+                           * "auto" (a discrete or integrated GPU if there is one, else the CPU) */
 } vt_denoiser_params;
 
 vt_denoiser_params vt_denoiser_default_params(void);
@@ -148,10 +150,13 @@ typedef struct vt_denoiser_shape {
 } vt_denoiser_shape;
 
 vt_denoiser_shape vt_denoiser_get_shape(const vt_denoiser *dn);
+/* The same, read from a model file's config without loading its weights
+ * (VT_E_FORMAT for a model without a DiT config). */
+int vt_model_denoiser_shape(vt_context *ctx, const vt_model *model, vt_denoiser_shape *out);
 
 typedef struct vt_denoise_input {
     int batch;              /* B */
-    int frames;             /* T; 0 or 1 for images */
+    int frames;             /* T; 0 or 1 for images; a clip model takes 1..its frames (1 = an image) */
     int height, width;
     const float *x;         /* (B, C, [T,] H, W); ignored by sampling */
     const float *t;         /* (B) timesteps as the model sees them; ignored by sampling */
@@ -159,12 +164,19 @@ typedef struct vt_denoise_input {
     const float *cond;      /* (optional) (B, L, cond_dim) */
     const float *cond_mask; /* (optional) (B, L): nonzero = token present */
     int cond_len;           /* L */
+    /* (optional) sampling only: the tokens of the guidance's unconditional branch
+     * (a negative prompt) instead of the model's null token alone */
+    const float *uncond;      /* (B, Lu, cond_dim) */
+    const float *uncond_mask; /* (optional) (B, Lu) */
+    int uncond_len;           /* Lu */
 } vt_denoise_input;
 
 /* One forward: out (B, C_out, [T,] H, W). */
 int vt_denoiser_forward(vt_denoiser *dn, const vt_denoise_input *in, float *out);
 
-typedef int (*vt_progress_fn)(void *user, int step, int steps); /* non-zero cancels */
+/* Called after each sampling step (step counts from the first step run, so an
+ * SDEdit run starts past 1); a non-zero return cancels: VT_E_CANCELLED. */
+typedef int (*vt_progress_fn)(void *user, int step, int steps);
 
 typedef struct vt_sample_options {
     const char *sampler;   /* "ddim", "dpm++2m" (eps models), "euler" (velocity models); NULL = model's default */

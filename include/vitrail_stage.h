@@ -91,6 +91,10 @@ const vt_value *vt_stage_input(vt_stage_run *r, const char *slot);
 vt_value *vt_stage_output(vt_stage_run *r, const char *slot, int ndim, const int64_t *shape, int with_mask);
 /* Sets a TEXT output. */
 int vt_stage_output_text(vt_stage_run *r, const char *slot, const char *text);
+/* Reports a long stage's progress (the denoiser: after each sampling step) to the
+ * pipeline's progress callback. Non-zero: the caller asked to stop; the stage
+ * should return VT_E_CANCELLED at once. */
+int vt_stage_progress(vt_stage_run *r, int step, int steps);
 /* Records an error naming the stage and returns code. */
 int vt_stage_error(vt_stage_run *r, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -120,6 +124,18 @@ void vt_pipeline_destroy(vt_pipeline **p);
 /* Sets a caller-provided slot before running. */
 int vt_pipeline_set_text(vt_pipeline *p, const char *slot, const char *text);
 int vt_pipeline_set_frames(vt_pipeline *p, const char *slot, int ndim, const int64_t *shape, const float *data);
+/* Sets a caller-provided slot of any type from a copy of v (text; ids and mask;
+ * data and mask), e.g. to push tokens into a single stage under test. */
+int vt_pipeline_set_value(vt_pipeline *p, const char *slot, const vt_value *v);
+/* Progress of a run: called with step = steps = 0 before each stage starts, and by
+ * long stages as they go (vt_stage_progress). A non-zero return stops the run,
+ * which then fails with VT_E_CANCELLED and writes no further output. */
+typedef int (*vt_pipeline_progress_fn)(void *user, const char *stage, int step, int steps);
+void vt_pipeline_set_progress(vt_pipeline *p, vt_pipeline_progress_fn fn, void *user);
+/* Changes a parameter between runs ("stage.param=value", validated like an
+ * override): for parameters a stage reads when it runs, such as denoise.seed or
+ * write_image.path; parameters read at creation (a device) keep their value. */
+int vt_pipeline_set_param(vt_pipeline *p, const char *override);
 /* Runs every stage in order. */
 int vt_pipeline_run(vt_pipeline *p);
 const vt_value *vt_pipeline_slot(const vt_pipeline *p, const char *slot);

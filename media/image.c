@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <stb_image.h>
@@ -136,8 +137,11 @@ int vt_image_save_png(vt_context *ctx, const char *path, const vt_image *img, co
     if (fd < 0) {
         rc = vt_error(ctx, VT_E_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
     } else {
+        /* mkstemp creates 0600; an image should be as readable as any file the
+         * user writes (the same rule as model files, core/safetensors.c) */
+        int mode_ok = fchmod(fd, 0644) == 0;
         FILE *f = fdopen(fd, "wb");
-        int ok = f && fwrite(m.p, 1, 33, f) == 33 && (!chunk || fwrite(chunk, 1, clen, f) == clen) &&
+        int ok = mode_ok && f && fwrite(m.p, 1, 33, f) == 33 && (!chunk || fwrite(chunk, 1, clen, f) == clen) &&
                  fwrite(m.p + 33, 1, m.n - 33, f) == m.n - 33;
         if (f) ok = (fclose(f) == 0) && ok;
         else close(fd);

@@ -39,6 +39,8 @@ struct vt_pipeline {
     int n_stages;
     slot slots[MAX_SLOTS];
     int n_slots;
+    vt_pipeline_progress_fn progress; /* (optional) */
+    void *progress_user;
 };
 
 /* ---- slots ---- */
@@ -185,6 +187,9 @@ static int parse(vt_pipeline *p, const char *text) {
     return VT_OK;
 }
 
+/* "stage.param=value" sets the parameter of every stage of that name;
+ * "stage#N.param=value" only the N-th (1-based) of them, for presets that run
+ * a stage twice (edit_ref reads two images). */
 static int apply_override(vt_pipeline *p, const char *ov) {
     const char *dot = strchr(ov, '.'), *eq = strchr(ov, '=');
     if (!dot || !eq || eq < dot)
@@ -192,13 +197,27 @@ static int apply_override(vt_pipeline *p, const char *ov) {
     char stage[128], name[128];
     snprintf(stage, sizeof stage, "%.*s", (int)(dot - ov), ov);
     snprintf(name, sizeof name, "%.*s", (int)(eq - dot - 1), dot + 1);
-    int hit = 0;
+    int nth = 0;
+    char *hash = strchr(stage, '#');
+    if (hash) {
+        char *end;
+        long v = strtol(hash + 1, &end, 10);
+        if (end == hash + 1 || *end || v < 1 || v > MAX_STAGES)
+            return vt_error(p->ctx, VT_E_INVALID, "override '%s': '#%s' is not a stage number", ov, hash + 1);
+        nth = (int)v;
+        *hash = 0;
+    }
+    int hit = 0, seen = 0;
     for (int i = 0; i < p->n_stages; i++) {
         if (strcmp(p->stages[i].d->name, stage)) continue;
+        if (nth && ++seen != nth) continue;
         int rc = set_param(p, &p->stages[i], name, eq + 1);
         if (rc) return rc;
         hit = 1;
     }
+    if (!hit && nth)
+        return vt_error(p->ctx, VT_E_INVALID, "override '%s': the pipeline has %d stage%s '%s'", ov, seen, seen == 1 ? "" : "s",
+                        stage);
     if (!hit) return vt_error(p->ctx, VT_E_INVALID, "override '%s': the pipeline has no stage '%s'", ov, stage);
     return VT_OK;
 }
@@ -306,9 +325,53 @@ int vt_pipeline_set_frames(vt_pipeline *p, const char *name, int ndim, const int
     return VT_OK;
 }
 
+void vt_pipeline_set_progress(vt_pipeline *p, vt_pipeline_progress_fn fn, void *user) {
+    p->progress = fn;
+    p->progress_user = user;
+}
+
+int vt_pipeline_set_param(vt_pipeline *p, const char *override) { return apply_override(p, override); }
+
+int vt_pipeline_set_value(vt_pipeline *p, const char *name, const vt_value *v) {
+    if (!v || v->ndim < 0 || v->ndim > VT_MAX_DIMS) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': no value or bad rank", name);
+    if (v->type == VT_SLOT_TEXT) return vt_pipeline_set_text(p, name, v->text ? v->text : "");
+    slot *s = get_slot(p, name, v->type);
+    if (!s) return vt_error(p->ctx, VT_E_NOMEM, "out of memory");
+    value_free(&s->v);
+    s->set = 0;
+    vt_value *d = &s->v;
+    d->type = v->type;
+    d->ndim = v->ndim;
+    size_t n = 1, rows = 1;
+    for (int i = 0; i < v->ndim; i++) n *= (size_t)(d->shape[i] = v->shape[i]);
+    /* masks cover the first two dims: (B, L) of ids and tokens */
+    for (int i = 0; i < (v->ndim > 1 ? 2 : v->ndim); i++) rows *= (size_t)v->shape[i];
+    if (v->type == VT_SLOT_IDS) {
+        if (!v->ids) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': ids missing", name);
+        if (!(d->ids = malloc((n ? n : 1) * sizeof *d->ids))) goto oom;
+        memcpy(d->ids, v->ids, n * sizeof *d->ids);
+    } else {
+        if (!v->data) return vt_error(p->ctx, VT_E_INVALID, "slot '%s': data missing", name);
+        if (!(d->data = malloc((n ? n : 1) * sizeof *d->data))) goto oom;
+        memcpy(d->data, v->data, n * sizeof *d->data);
+    }
+    if (v->mask) {
+        if (!(d->mask = malloc((rows ? rows : 1) * sizeof *d->mask))) goto oom;
+        memcpy(d->mask, v->mask, rows * sizeof *d->mask);
+    }
+    s->set = 1;
+    return VT_OK;
+oom:
+    value_free(d);
+    return vt_error(p->ctx, VT_E_NOMEM, "out of memory");
+}
+
 int vt_pipeline_run(vt_pipeline *p) {
     for (int i = 0; i < p->n_stages; i++) {
         vt_stage_run *r = &p->stages[i];
+        /* between stages is where a cancel lands when no stage reports progress */
+        if (p->progress && p->progress(p->progress_user, r->d->name, 0, 0))
+            return vt_error(p->ctx, VT_E_CANCELLED, "cancelled before stage %s", r->d->name);
         for (const vt_slot_spec *in = r->d->inputs; in && in->name; in++) {
             slot *s = find_slot(p, in->name);
             if (!in->optional && (!s || !s->set))
@@ -384,6 +447,11 @@ int vt_stage_output_text(vt_stage_run *r, const char *name, const char *text) {
     const vt_slot_spec *o = output_spec(r->d, name);
     if (!o || o->type != VT_SLOT_TEXT) return vt_stage_error(r, VT_E_INVALID, "no text output slot '%s'", name);
     return vt_pipeline_set_text(r->p, name, text);
+}
+
+int vt_stage_progress(vt_stage_run *r, int step, int steps) {
+    vt_pipeline *p = r->p;
+    return p->progress ? p->progress(p->progress_user, r->d->name, step, steps) : 0;
 }
 
 int vt_stage_error(vt_stage_run *r, int code, const char *fmt, ...) {

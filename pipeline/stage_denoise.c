@@ -1,6 +1,8 @@
 /* Stage denoise: the DiT denoiser and its samplers (diffusion/) on the
  * pipeline's model: seeded noise to frames, class-conditional or unconditional;
- * conditioning tokens from earlier stages when the model takes them. */
+ * conditioning tokens from earlier stages when the model takes them, a negative
+ * prompt's tokens for the guidance's unconditional branch. A clip model makes
+ * 1..its frames (1: an image). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,9 @@ static const vt_slot_spec inputs[] = {
     {"text.tokens", VT_SLOT_TOKENS, 1, "encoded prompt (1, Lt, cond_dim), for models with cross-attention"},
     {"image.pruned", VT_SLOT_TOKENS, 1, "pruned image tokens (1, Li, cond_dim), appended after the text tokens"},
     {"prompt", VT_SLOT_TEXT, 1, "the prompt, recorded in the generation parameters"},
+    {"negative", VT_SLOT_TEXT, 1, "the negative prompt, recorded likewise"},
     {"frames", VT_SLOT_FRAMES, 1, "a starting image or clip for img2img / vid2vid (SDEdit at `strength`)"},
+    {"negative.tokens", VT_SLOT_TOKENS, 1, "a negative prompt (1, Ln, cond_dim): guidance's unconditional branch"},
     {NULL, 0, 0, NULL},
 };
 
@@ -29,8 +33,11 @@ static const vt_param_spec params[] = {
     {"class", VT_PARAM_INT, "-1", -1, 16777216, NULL, "class label; -1 = unconditional"},
     {"eta", VT_PARAM_FLOAT, "0", 0, 1, NULL, "DDIM eta"},
     {"shift", VT_PARAM_FLOAT, "0", 0, 100, NULL, "rectified-flow timestep shift; 0 = the model's"},
-    {"device", VT_PARAM_STRING, "cpu", 0, 0, NULL, "cpu, vulkan or vulkan:INDEX"},
+    {"device", VT_PARAM_STRING, "cpu", 0, 0, NULL, "auto, cpu, vulkan or vulkan:INDEX"},
     {"strength", VT_PARAM_FLOAT, "1", 0.01, 1, NULL, "with input frames: how far to noise them (1 = ignore them)"},
+    {"frames", VT_PARAM_INT, "0", 0, 4096, NULL, "frames to make: 1 = an image; 0 = the model's (a clip model makes 1..its frames)"},
+    {"width", VT_PARAM_INT, "0", 0, 65536, NULL, "0 = the model's; otherwise must be the model's (it samples at its trained size)"},
+    {"height", VT_PARAM_INT, "0", 0, 65536, NULL, "0 = the model's; otherwise must be the model's"},
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
 
@@ -49,8 +56,18 @@ static int init(vt_stage_run *r) {
     int cls = (int)vt_stage_param_num(r, "class");
     if (cls >= 0 && cls >= sh.num_classes)
         return vt_stage_error(r, VT_E_INVALID, "class %d: the model has %d classes", cls, sh.num_classes);
+    int W = (int)vt_stage_param_num(r, "width"), H = (int)vt_stage_param_num(r, "height");
+    if ((W && W != sh.width) || (H && H != sh.height))
+        return vt_stage_error(r, VT_E_INVALID, "size %dx%d: this model samples at its trained size, %dx%d", W ? W : sh.width,
+                              H ? H : sh.height, sh.width, sh.height);
+    int T = (int)vt_stage_param_num(r, "frames");
+    if (T > (sh.frames ? sh.frames : 1))
+        return vt_stage_error(r, VT_E_INVALID, "frames %d: the model makes 1..%d", T, sh.frames ? sh.frames : 1);
     return VT_OK;
 }
+
+/* The sampler's per-step callback, forwarded to the pipeline's progress. */
+static int on_step(void *user, int step, int steps) { return vt_stage_progress(user, step, steps); }
 
 static int run(vt_stage_run *r) {
     priv *p = vt_stage_priv(r);
@@ -86,7 +103,8 @@ static int run(vt_stage_run *r) {
     vt_denoise_input in;
     memset(&in, 0, sizeof in);
     in.batch = 1;
-    in.frames = sh.frames ? sh.frames : 1;
+    in.frames = (int)vt_stage_param_num(r, "frames");
+    if (!in.frames) in.frames = sh.frames ? sh.frames : 1;
     in.height = sh.height;
     in.width = sh.width;
     in.y = sh.num_classes ? &y : NULL;
@@ -94,6 +112,16 @@ static int run(vt_stage_run *r) {
         in.cond = cbuf;
         in.cond_mask = mbuf;
         in.cond_len = L;
+    }
+    const vt_value *neg = vt_stage_input(r, "negative.tokens");
+    if (neg) {
+        if (!sh.cond_dim || neg->ndim != 3 || neg->shape[0] != 1 || neg->shape[2] != sh.cond_dim || neg->shape[1] < 1) {
+            free(cbuf), free(mbuf);
+            return vt_stage_error(r, VT_E_SHAPE, "negative.tokens must be (1, L, %d) for this model", sh.cond_dim);
+        }
+        in.uncond = neg->data;
+        in.uncond_mask = neg->mask;
+        in.uncond_len = (int)neg->shape[1];
     }
     vt_sample_options o = vt_sample_default_options();
     const char *smp = vt_stage_param_str(r, "sampler");
@@ -104,6 +132,8 @@ static int run(vt_stage_run *r) {
     o.seed = (uint64_t)vt_stage_param_num(r, "seed");
     o.eta = (float)vt_stage_param_num(r, "eta");
     o.shift = (float)vt_stage_param_num(r, "shift");
+    o.progress = on_step;
+    o.progress_user = r;
     int64_t shape[5] = {1, sh.in_channels, in.frames, sh.height, sh.width};
     /* the starting frames (if any) are copied before the output replaces the slot */
     const vt_value *start = vt_stage_input(r, "frames");
@@ -142,11 +172,14 @@ out:
     if (prompt && prompt->text) snprintf(what, sizeof what, "%.400s", prompt->text);
     else if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
     else snprintf(what, sizeof what, "unconditional");
-    char from[64] = "";
+    char from[64] = "", negp[480] = "", frames[32] = "";
     if (o.x_ref) snprintf(from, sizeof from, ", Denoising strength: %g", o.strength);
-    snprintf(text, sizeof text, "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d%s, Version: vitrail %s",
-             what, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"),
-             o.cfg, (unsigned long long)o.seed, sh.width, sh.height, from, vt_version());
+    const vt_value *negtext = vt_stage_input(r, "negative");
+    if (neg && negtext && negtext->text) snprintf(negp, sizeof negp, "\nNegative prompt: %.400s", negtext->text);
+    if (in.frames > 1) snprintf(frames, sizeof frames, ", Frames: %d", in.frames);
+    snprintf(text, sizeof text, "%s%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d%s%s, Version: vitrail %s",
+             what, negp, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"),
+             o.cfg, (unsigned long long)o.seed, sh.width, sh.height, frames, from, vt_version());
     return vt_stage_output_text(r, "parameters", text);
 }
 

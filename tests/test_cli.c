@@ -15,7 +15,10 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "backend.h"
+#include "json.h"
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 
 static const char *bin(void) {
     const char *b = getenv("VITRAIL_BIN");
@@ -324,6 +327,20 @@ static void shell_line(const char *cmd, char *buf, size_t cap) {
     buf[strcspn(buf, "\n")] = 0;
 }
 
+static void test_video_model(char *path, size_t cap) {
+    const char *p = getenv("VT_TEST_VIDEO_MODEL");
+    ck_assert_msg(p != NULL, "VT_TEST_VIDEO_MODEL is not set (run the suites through meson test)");
+    snprintf(path, cap, "%s", p);
+}
+
+/* "frames,rate" of a video's first stream, counted by FFmpeg decoding it. */
+static void probe_frames(const char *file, char *buf, size_t cap) {
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
+             "stream=nb_read_frames,r_frame_rate -of csv=p=0 '%s'", file);
+    shell_line(cmd, buf, cap);
+}
+
 /* video keeps the input's frame count, rate and size, copies the audio stream
  * bit for bit (FFmpeg's md5 of the packets), with windows that do not divide the
  * length evenly. */
@@ -342,7 +359,7 @@ START_TEST(video_command) {
              "ffmpeg -v error -f lavfi -i testsrc=size=70x50:rate=15:duration=1.4 -f lavfi -i sine=frequency=330:duration=1.4 "
              "-pix_fmt yuv420p -shortest '%s'", src);
     ck_assert_int_eq(system(cmd), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s' --steps 2 --class 2 --strength 0.6 -q", model, src, dst);
     ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
     snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
              "stream=nb_read_frames,width,height,r_frame_rate -of csv=p=0 '%s'", src);
@@ -358,6 +375,43 @@ START_TEST(video_command) {
     shell_line(cmd, b, sizeof b);
     ck_assert(strlen(a) > 4);
     ck_assert_str_eq(a, b);
+    /* a text-conditioned clip model through the vid2vid_window preset, with a
+     * negative prompt and --json window events; a length (21) that is not a
+     * whole number of windows of the default overlap, and one that ends on an
+     * overlap (T 4, overlap 1: 1 + 3k frames) */
+    char vmodel[300];
+    test_video_model(vmodel, sizeof vmodel);
+    snprintf(args, sizeof args, "video -i '%s' -p 'a red circle moving right' -n 'a blue square' --model '%s' -o '%s' "
+             "--steps 2 --strength 0.6 --json", src, vmodel, dst);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"window\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"done\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"frames\":21"));
+    snprintf(cmd, sizeof cmd, "ffprobe -v error -select_streams v:0 -count_frames -show_entries "
+             "stream=nb_read_frames,width,height,r_frame_rate -of csv=p=0 '%s'", dst);
+    shell_line(cmd, b, sizeof b);
+    ck_assert_str_eq(b, "70,50,15/1,21");
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -map 0:a -c copy -f md5 -", dst);
+    shell_line(cmd, b, sizeof b);
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -i '%s' -map 0:a -c copy -f md5 -", src);
+    shell_line(cmd, a, sizeof a);
+    ck_assert_str_eq(a, b);
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -f lavfi -i testsrc=size=32x24:rate=10:duration=1 -frames:v 7 -y '%s/s7.mp4'",
+             tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(args, sizeof args, "video -i '%s/s7.mp4' -p 'a circle' --model '%s' -o '%s/d7.mp4' --steps 1 -q", tmpdir,
+             vmodel, tmpdir);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(dst, sizeof dst, "%s/d7.mp4", tmpdir);
+    probe_frames(dst, b, sizeof b);
+    ck_assert_str_eq(b, "10/1,7");
+    /* a text model needs -p; a model without text takes none */
+    snprintf(args, sizeof args, "video -i '%s' --model '%s' -o '%s/x.mp4' -q", src, vmodel, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "-p PROMPT"));
+    snprintf(args, sizeof args, "video -i '%s' -p 'x' --model '%s' -o '%s/x.mp4' -q", src, model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
     /* an image model cannot process clips: one line, exit 1; no output left behind */
     char img_model[300];
     const char *ij = "{\"arch\":\"dit\",\"in_channels\":3,\"input_size\":[8,8],\"hidden_size\":16,\"depth\":1,\"num_heads\":2}";
@@ -365,10 +419,10 @@ START_TEST(video_command) {
     snprintf(img_model, sizeof img_model, "%s/i.safetensors", tmpdir);
     snprintf(args, sizeof args, "create-model '%s' -o '%s'", cfg, img_model);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' -q", img_model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_int_eq(count_lines(err), 1);
-    snprintf(args, sizeof args, "video '%s' '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
+    snprintf(args, sizeof args, "video --model '%s' -i '%s' -o '%s/x.mp4' --overlap 4 -q", model, src, tmpdir);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
     ck_assert_ptr_nonnull(strstr(err, "--overlap"));
     snprintf(cmd, sizeof cmd, "ls '%s' | grep -c -e x.mp4 -e tmp", tmpdir);
@@ -405,10 +459,288 @@ START_TEST(generate_is_deterministic) {
     ck_assert_ptr_nonnull(strstr(out, "make it green\nSteps: 2"));
     ck_assert_ptr_nonnull(strstr(out, "Denoising strength: 0.7"));
     ck_assert_int_eq(run("edit -p x --model m", out, sizeof out, err, sizeof err), 2);
+    /* edit --ref: the tokens come from the reference (edit_ref preset); a reference
+     * equal to the input gives the plain edit's bytes, another one other bytes */
+    char r0[300], r1[300], cmd2[700];
+    snprintf(r0, sizeof r0, "%s/r0.png", tmpdir);
+    snprintf(r1, sizeof r1, "%s/r1.png", tmpdir);
+    snprintf(args, sizeof args, "edit -i '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, model, r0);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "edit -i '%s' --ref '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, a, model, r1);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(cmd2, sizeof cmd2, "cmp -s '%s' '%s'", r0, r1);
+    ck_assert_int_eq(system(cmd2), 0);
+    snprintf(args, sizeof args, "edit -i '%s' --ref '%s' -p 'make it green' --model '%s' --steps 2 -s 4 -q -o '%s'", a, b, model, r1);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_ne(system(cmd2), 0);
     /* -s -1 picks a seed and prints it */
     snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -s -1 --steps 2 -o '%s'", model, b);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(err, "seed: "));
+}
+END_TEST
+
+/* A clip model (4 frames) makes one image for PNG outputs (T = 1), its frames
+ * for video outputs, and any 1..4 with --frames; more is refused. */
+START_TEST(generate_frames_on_clip_model) {
+    char model[300], a[300], b[300], args[1400], probe[200], cmd[800];
+    test_video_model(model, sizeof model);
+    snprintf(a, sizeof a, "%s/a.png", tmpdir);
+    snprintf(b, sizeof b, "%s/b.png", tmpdir);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 3 -o '%s'", model, a);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 3 --frames 1 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    ck_assert_int_eq(system(cmd), 0);
+    vt_context *ctx = vt_context_create(NULL);
+    vt_image img;
+    ck_assert_int_eq(vt_image_load(ctx, a, &img), 0);
+    ck_assert(img.width == 16 && img.height == 16);
+    vt_image_free(&img);
+    vt_context_destroy(&ctx);
+    snprintf(b, sizeof b, "%s/clip.mp4", tmpdir);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    probe_frames(b, probe, sizeof probe);
+    ck_assert_str_eq(probe, "8/1,4");
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 --frames 3 --fps 12 -o '%s'", model, b);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    probe_frames(b, probe, sizeof probe);
+    ck_assert_str_eq(probe, "12/1,3");
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 --frames 5 -o '%s/c5.mp4'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "1..4"));
+}
+END_TEST
+
+/* How many entries of the test's folder match an extended regular expression
+ * (grep -E), to find outputs and leftover temporary files. */
+static int count_files(const char *pattern) {
+    char cmd[600], line[64];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -c -E '%s'", tmpdir, pattern);
+    shell_line(cmd, line, sizeof line);
+    return atoi(line);
+}
+
+/* -b N writes out.png, out_1.png, ... with seeds s, s+1, ...: out_1 is what -s s+1 makes */
+START_TEST(generate_batch_and_json) {
+    char model[300], a[300], args[1400], cmd[2200];
+    vt_test_full_model(model, sizeof model);
+    snprintf(a, sizeof a, "%s/b.png", tmpdir);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 7 -b 3 -q -o '%s'", model, a);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(count_files("^b(_1|_2)?\\.png$"), 3);
+    ck_assert_int_eq(count_files("^b_3"), 0);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 2 -s 8 -q -o '%s/s8.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/s8.png' '%s/b_1.png'", tmpdir, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/s8.png' '%s/b.png'", tmpdir, tmpdir);
+    ck_assert_int_ne(system(cmd), 0);
+
+    /* --json: every stdout line is a JSON object; 3 steps x 2 images, then done */
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 3 -s 1 -b 2 --json -o '%s/j.png'", model, tmpdir);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(count_lines(err), 0);
+    int steps = 0, done = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char jerr[160];
+        vt_json *o = vt_json_parse(line, strlen(line), jerr, sizeof jerr);
+        ck_assert_msg(o != NULL && o->type == VT_JSON_OBJECT, "not a JSON object: %s (%s)", line, jerr);
+        const char *ev = vt_json_get_str(o, "event", "");
+        if (!strcmp(ev, "step")) {
+            ck_assert_int_eq(vt_json_get_int(o, "steps", 0), 3);
+            ck_assert_int_eq(vt_json_get_int(o, "step", 0), steps % 3 + 1);
+            ck_assert_int_eq(vt_json_get_int(o, "image", 0), steps / 3 + 1);
+            ck_assert(vt_json_get_num(o, "it_per_s", -1) >= 0 && vt_json_get_num(o, "eta_s", -1) >= 0);
+            steps++;
+        } else {
+            ck_assert_str_eq(ev, "done");
+            ck_assert_int_eq(steps, 6);
+            const vt_json *outs = vt_json_get(o, "outputs"), *seeds = vt_json_get(o, "seeds");
+            ck_assert(outs && outs->type == VT_JSON_ARRAY && outs->len == 2);
+            ck_assert_ptr_nonnull(strstr(outs->items[1].str, "j_1.png"));
+            ck_assert(seeds && seeds->len == 2 && seeds->items[1].integer == 2);
+            const vt_json *tm = vt_json_get(o, "timings");
+            ck_assert(tm && vt_json_get_num(tm, "total_s", -1) >= 0);
+            done++;
+        }
+        vt_json_free(o);
+    }
+    ck_assert_int_eq(done, 1);
+    ck_assert_int_eq(count_files("^j(_1)?\\.png$"), 2);
+
+    /* progress is drawn only on a terminal: none into a file, a live line under a
+     * pseudo-terminal (script(1)) */
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 3 -o '%s/t.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_null(strstr(err, "it/s"));
+    snprintf(cmd, sizeof cmd, "script -qc \"'%s' %s\" /dev/null > '%s/tty.txt' 2>&1", bin(), args, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+    char tty[300];
+    snprintf(tty, sizeof tty, "%s/tty.txt", tmpdir);
+    FILE *f = fopen(tty, "rb");
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    fclose(f);
+    ck_assert_msg(strstr(out, "\rdenoise 3/3") && strstr(out, "it/s") && strstr(out, "ETA"), "%s", out);
+}
+END_TEST
+
+/* -n steers the unconditional branch (other bytes, recorded in the PNG); -W/-H
+ * other than the model's size and --frames on an image model are refused. */
+START_TEST(generate_negative_and_size) {
+    char model[300], args[1400], cmd[900];
+    vt_test_full_model(model, sizeof model);
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 3 -s 2 -q -o '%s/p.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "generate 'a red circle' -n 'a blue square' --model '%s' --steps 3 -s 2 -q -o '%s/n.png'",
+             model, tmpdir);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/p.png' '%s/n.png'", tmpdir, tmpdir);
+    ck_assert_int_ne(system(cmd), 0);
+    snprintf(args, sizeof args, "info '%s/n.png'", tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "a red circle\nNegative prompt: a blue square\nSteps: 3"));
+    /* with --cfg 1 there is no unconditional branch: -n changes nothing */
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 3 -s 2 --cfg 1 -q -o '%s/c1.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args, "generate 'a red circle' -n 'a blue square' --model '%s' --steps 3 -s 2 --cfg 1 -q -o '%s/c1n.png'",
+             model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    vt_context *ctx = vt_context_create(NULL);
+    vt_image ia, ib;
+    snprintf(cmd, sizeof cmd, "%s/c1.png", tmpdir);
+    ck_assert_int_eq(vt_image_load(ctx, cmd, &ia), 0);
+    snprintf(cmd, sizeof cmd, "%s/c1n.png", tmpdir);
+    ck_assert_int_eq(vt_image_load(ctx, cmd, &ib), 0);
+    ck_assert_int_eq(memcmp(ia.pixels, ib.pixels, (size_t)ia.width * ia.height * 3), 0);
+    vt_image_free(&ia);
+    vt_image_free(&ib);
+    vt_context_destroy(&ctx);
+    /* sizes and frames */
+    const char *bad[] = {"-W 32", "-H 8", "-W 16 -H 32", "--frames 2 -o '%s/f.mp4'"};
+    const char *word[] = {"16x16", "16x16", "16x16", "1..1"};
+    for (int i = 0; i < 4; i++) {
+        char opt[400];
+        snprintf(opt, sizeof opt, bad[i], tmpdir);
+        snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 1 %s -o '%s/w.png'", model, opt, tmpdir);
+        if (i == 3) snprintf(args, sizeof args, "generate 'a red circle' --model '%s' --steps 1 %s", model, opt);
+        ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+        ck_assert_msg(count_lines(err) == 1 && strstr(err, word[i]), "%s: %s", bad[i], err);
+    }
+    snprintf(args, sizeof args, "generate 'a red circle' --model '%s' -W 16 -H 16 --steps 1 -q -o '%s/w.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
+    /* a clip count with an image output, --fps without a clip: usage errors */
+    snprintf(args, sizeof args, "generate 'x' --model '%s' --frames 3 -o '%s/w.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(args, sizeof args, "generate 'x' --model '%s' --fps 3 -o '%s/w.png'", model, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 2);
+    ck_assert_int_eq(count_files("^(f\\.mp4|.*tmp)"), 0);
+}
+END_TEST
+
+/* Without --model: $VITRAIL_MODEL, else the default model; when that is not
+ * there, one line saying so and exit 1, for every command that needs a model. */
+START_TEST(default_model) {
+    char model[300], args[1400];
+    vt_test_full_model(model, sizeof model);
+    char missing[400];
+    snprintf(missing, sizeof missing, "%s/not-there.safetensors", tmpdir);
+    setenv("VITRAIL_MODEL", missing, 1);
+    const char *cmds[] = {"generate 'a red circle' -o '%s/x.png'", "edit -i '%s/in.png' -p 'x'",
+                          "animate -i '%s/in.png' -p 'x'", "video -i '%s/in.mp4' -p 'x' -o x.mp4"};
+    for (int i = 0; i < 4; i++) {
+        char a[600];
+        snprintf(a, sizeof a, cmds[i], tmpdir);
+        ck_assert_int_eq(run(a, out, sizeof out, err, sizeof err), 1);
+        ck_assert_msg(count_lines(err) == 1, "%s: %s", a, err);
+        ck_assert_msg(strstr(err, "no model: pass --model FILE") && strstr(err, "not-there.safetensors"), "%s", err);
+    }
+    setenv("VITRAIL_MODEL", model, 1);
+    snprintf(args, sizeof args, "generate 'a red circle' --steps 1 -q -o '%s/x.png'", tmpdir);
+    ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    unsetenv("VITRAIL_MODEL");
+    ck_assert_int_eq(count_files("^x\\.png$"), 1);
+}
+END_TEST
+
+/* Corrupt inputs (PNG, JPEG, MP4, model) are refused: exit 1, one line naming
+ * the file, and nothing left in the output folder. */
+START_TEST(corrupt_inputs_leave_nothing) {
+    char model[300], vmodel[300], args[1400], path[300];
+    vt_test_full_model(model, sizeof model);
+    test_video_model(vmodel, sizeof vmodel);
+    write_file("bad.png", "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00", 18, path, sizeof path);
+    write_file("bad.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00", 14, path, sizeof path);
+    write_file("bad.mp4", "\x00\x00\x00\x18" "ftypmp42\x00\x00\x00\x00mp42isom\x00\x00\x00\x08moov", 32, path, sizeof path);
+    write_file("bad.safetensors", "\x40\x00\x00\x00\x00\x00\x00\x00{\"a\":{\"dtype\":\"F32\",\"shape\":[4],", 41, path, sizeof path);
+    struct { const char *args; const char *file; } cases[] = {
+        {"edit -i '%s/bad.png' -p 'x' --model '%s' --steps 1 -o '%s/out.png'", "bad.png"},
+        {"edit -i '%s/bad.jpg' -p 'x' --model '%s' --steps 1 -o '%s/out.png'", "bad.jpg"},
+        {"animate -i '%s/bad.png' -p 'x' --model '%s' --steps 1 -o '%s/out.mp4'", "bad.png"},
+        {"video -i '%s/bad.mp4' -p 'x' --model '%s' --steps 1 -o '%s/out.mp4'", "bad.mp4"},
+    };
+    for (int i = 0; i < 4; i++) {
+        snprintf(args, sizeof args, cases[i].args, tmpdir, i >= 2 ? vmodel : model, tmpdir);
+        int rc = run(args, out, sizeof out, err, sizeof err);
+        ck_assert_msg(rc == 1, "%s: exit %d", args, rc);
+        ck_assert_msg(count_lines(err) == 1 && strstr(err, cases[i].file), "%s: %s", args, err);
+    }
+    snprintf(args, sizeof args, "generate 'x' --model '%s/bad.safetensors' -o '%s/out.png'", tmpdir, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_msg(count_lines(err) == 1 && strstr(err, "bad.safetensors"), "%s", err);
+    snprintf(args, sizeof args, "video -i '%s/bad.mp4' -p 'x' --model '%s/bad.safetensors' -o '%s/out.mp4'", tmpdir, tmpdir, tmpdir);
+    ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 1);
+    ck_assert_int_eq(count_lines(err), 1);
+    ck_assert_int_eq(count_files("^out\\.(png|mp4)|tmp"), 0);
+}
+END_TEST
+
+/* Ctrl-C during sampling: exit 130, one line, no output and no temporary file. */
+START_TEST(ctrl_c_stops_cleanly) {
+    char model[300], o[300];
+    vt_test_full_model(model, sizeof model);
+    snprintf(o, sizeof o, "%s/c.png", tmpdir);
+    for (int batch = 1; batch <= 2; batch++) {
+        int fds[2];
+        ck_assert_int_eq(pipe(fds), 0);
+        char ef[300];
+        snprintf(ef, sizeof ef, "%s/err.txt", tmpdir);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            dup2(fds[1], 1);
+            int e = open(ef, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(e, 2);
+            close(fds[0]);
+            execl(bin(), bin(), "generate", "a red circle", "--model", model, "--steps", "1000", "--json", "-b",
+                  batch == 1 ? "1" : "2", "-o", o, (char *)NULL);
+            _exit(127);
+        }
+        close(fds[1]);
+        FILE *f = fdopen(fds[0], "r");
+        char line[512];
+        /* interrupt once sampling is under way: after the first step event */
+        ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+        ck_assert_ptr_nonnull(strstr(line, "\"event\":\"step\""));
+        kill(pid, SIGINT);
+        while (fgets(line, sizeof line, f)) ck_assert_ptr_null(strstr(line, "\"done\""));
+        fclose(f);
+        int st;
+        ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+        ck_assert(WIFEXITED(st));
+        ck_assert_int_eq(WEXITSTATUS(st), 130);
+        FILE *e = fopen(ef, "r");
+        size_t n = fread(err, 1, sizeof err - 1, e);
+        err[n] = 0;
+        fclose(e);
+        ck_assert_msg(count_lines(err) == 1 && strstr(err, "interrupted"), "%s", err);
+        remove(ef);
+        ck_assert_int_eq(count_files("^c|tmp"), 0);
+    }
 }
 END_TEST
 
@@ -470,6 +802,12 @@ int main(void) {
     tcase_add_test(tc, sample_png);
     tcase_add_test(tc, video_command);
     tcase_add_test(tc, generate_is_deterministic);
+    tcase_add_test(tc, generate_frames_on_clip_model);
+    tcase_add_test(tc, generate_batch_and_json);
+    tcase_add_test(tc, generate_negative_and_size);
+    tcase_add_test(tc, default_model);
+    tcase_add_test(tc, corrupt_inputs_leave_nothing);
+    tcase_add_test(tc, ctrl_c_stops_cleanly);
     tcase_add_test(tc, vulkan_matches_cpu_end_to_end);
     suite_add_tcase(s, tc);
     return vt_check_run(s);

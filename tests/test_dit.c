@@ -119,49 +119,102 @@ static int list_configs(char names[][128], int cap) {
     return n;
 }
 
+/* Runs forward_in<suffix> through the fixture's model and compares with
+ * forward_out<suffix>; returns the relative error. */
+static double forward_case(fixture *fx, const char *name, const char *suffix) {
+    const vt_dit_config *c = vt_dit_get_config(fx->dit);
+    char path[700];
+    vt_st_file *fin, *fout;
+    snprintf(path, sizeof path, "%s/forward_in%s.safetensors", fx->dir, suffix);
+    ck_assert_int_eq(vt_st_open(ctx, path, &fin), 0);
+    snprintf(path, sizeof path, "%s/forward_out%s.safetensors", fx->dir, suffix);
+    ck_assert_int_eq(vt_st_open(ctx, path, &fout), 0);
+    const vt_st_tensor *xt;
+    size_t nref;
+    float *x = get(fin, "x", NULL, &xt), *t = get(fin, "t", NULL, NULL), *ref = get(fout, "out", &nref, NULL);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(ref);
+    vt_dit_inputs in;
+    memset(&in, 0, sizeof in);
+    in.batch = (int)xt->shape[0];
+    in.frames = xt->ndim == 5 ? (int)xt->shape[2] : 1;
+    in.height = (int)xt->shape[xt->ndim - 2];
+    in.width = (int)xt->shape[xt->ndim - 1];
+    in.x = x;
+    in.t = t;
+    int32_t *y;
+    float *yf, *cond, *mask;
+    cond_inputs(fin, &in, &y, &yf, &cond, &mask);
+    size_t nout = (size_t)in.batch * c->out_channels * in.frames * in.height * in.width;
+    ck_assert_uint_eq(nout, nref);
+    float *out = malloc(nout * sizeof *out);
+    ck_assert_msg(vt_dit_forward(fx->dit, &in, out) == 0, "%s%s: %s", name, suffix, vt_context_error(ctx));
+    double e = rel_err(out, ref, nout);
+    fprintf(stderr, "conformance forward%-3s %-18s rel err %.2e\n", suffix, name, e);
+    ck_assert_msg(e <= TOL, "%s%s: forward rel err %.3e > %.0e", name, suffix, e, TOL);
+    free(x), free(t), free(ref), free(out), free(y), free(yf), free(cond), free(mask);
+    vt_st_close(&fin);
+    vt_st_close(&fout);
+    return e;
+}
+
 START_TEST(forward_matches_reference) {
     char names[32][128];
     int n = list_configs(names, 32);
-    ck_assert_int_ge(n, 4); /* image full/class/sigma, local+cross, video temporal, rectified flow */
+    ck_assert_int_ge(n, 5); /* image full/class/sigma, local+cross, video temporal, fewer frames, rectified flow */
     for (int i = 0; i < n; i++) {
         fixture fx;
         open_fixture(&fx, names[i]);
-        const vt_dit_config *c = vt_dit_get_config(fx.dit);
-        char path[600];
-        vt_st_file *fin, *fout;
-        snprintf(path, sizeof path, "%s/forward_in.safetensors", fx.dir);
-        ck_assert_int_eq(vt_st_open(ctx, path, &fin), 0);
-        snprintf(path, sizeof path, "%s/forward_out.safetensors", fx.dir);
-        ck_assert_int_eq(vt_st_open(ctx, path, &fout), 0);
-        const vt_st_tensor *xt;
-        size_t nref;
-        float *x = get(fin, "x", NULL, &xt), *t = get(fin, "t", NULL, NULL), *ref = get(fout, "out", &nref, NULL);
-        ck_assert_ptr_nonnull(x);
-        ck_assert_ptr_nonnull(t);
-        ck_assert_ptr_nonnull(ref);
-        vt_dit_inputs in;
-        memset(&in, 0, sizeof in);
-        in.batch = (int)xt->shape[0];
-        in.frames = xt->ndim == 5 ? (int)xt->shape[2] : 1;
-        in.height = (int)xt->shape[xt->ndim - 2];
-        in.width = (int)xt->shape[xt->ndim - 1];
-        in.x = x;
-        in.t = t;
-        int32_t *y;
-        float *yf, *cond, *mask;
-        cond_inputs(fin, &in, &y, &yf, &cond, &mask);
-        size_t nout = (size_t)in.batch * c->out_channels * in.frames * in.height * in.width;
-        ck_assert_uint_eq(nout, nref);
-        float *out = malloc(nout * sizeof *out);
-        ck_assert_msg(vt_dit_forward(fx.dit, &in, out) == 0, "%s: %s", names[i], vt_context_error(ctx));
-        double e = rel_err(out, ref, nout);
-        fprintf(stderr, "conformance forward %-18s rel err %.2e\n", names[i], e);
-        ck_assert_msg(e <= TOL, "%s: forward rel err %.3e > %.0e", names[i], e, TOL);
-        free(x), free(t), free(ref), free(out), free(y), free(yf), free(cond), free(mask);
-        vt_st_close(&fin);
-        vt_st_close(&fout);
+        forward_case(&fx, names[i], "");
         close_fixture(&fx);
     }
+}
+END_TEST
+
+/* A clip model of F frames takes any 1 <= T <= F (T = 1: an image): checked
+ * against the reference on T < F (forward_in_T<n> fixtures), and T > F or too
+ * few frames for a 3D window are refused with a message. */
+START_TEST(forward_fewer_frames) {
+    char names[32][128];
+    int n = list_configs(names, 32), runs = 0, saw_t1 = 0;
+    for (int i = 0; i < n; i++) {
+        fixture fx;
+        open_fixture(&fx, names[i]);
+        DIR *d = opendir(fx.dir);
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            int T;
+            char rest[64];
+            if (sscanf(e->d_name, "forward_in_T%d%63s", &T, rest) != 2 || strcmp(rest, ".safetensors")) continue;
+            ck_assert_int_lt(T, vt_dit_get_config(fx.dit)->frames);
+            char suffix[16];
+            snprintf(suffix, sizeof suffix, "_T%d", T);
+            forward_case(&fx, names[i], suffix);
+            saw_t1 |= T == 1;
+            runs++;
+        }
+        closedir(d);
+        close_fixture(&fx);
+    }
+    ck_assert_int_ge(runs, 2);
+    ck_assert(saw_t1);
+
+    /* more frames than the model has, or fewer than a 3D window spans */
+    fixture fx;
+    open_fixture(&fx, "vid_temporal"); /* frames 4, a 3x3x3 and a 2x3x3 dilation 2 window */
+    const vt_dit_config *c = vt_dit_get_config(fx.dit);
+    size_t per = (size_t)c->in_channels * c->input_h * c->input_w;
+    float *x = calloc(per * 5, sizeof *x), *out = malloc(per * 5 * sizeof *out), t[1] = {500}, cond[16] = {0};
+    vt_dit_inputs in = {.batch = 1, .frames = 5, .height = c->input_h, .width = c->input_w, .x = x, .t = t,
+                        .cond = cond, .cond_len = 1};
+    ck_assert_int_eq(vt_dit_forward(fx.dit, &in, out), VT_E_SHAPE);
+    ck_assert_msg(strstr(vt_context_error(ctx), "1..4") != NULL, "%s", vt_context_error(ctx));
+    in.frames = 2;
+    ck_assert_int_eq(vt_dit_forward(fx.dit, &in, out), VT_E_SHAPE);
+    ck_assert_msg(strstr(vt_context_error(ctx), "needs at least 3 frames") != NULL, "%s", vt_context_error(ctx));
+    free(x), free(out);
+    close_fixture(&fx);
 }
 END_TEST
 
@@ -191,7 +244,8 @@ START_TEST(sampling_matches_reference) {
             vt_dit_inputs in;
             memset(&in, 0, sizeof in);
             in.batch = atoi(vt_st_meta(f, "batch"));
-            in.frames = c->frames ? c->frames : 1;
+            /* a clip model sampled at fewer frames says how many */
+            in.frames = vt_st_meta(f, "frames") ? atoi(vt_st_meta(f, "frames")) : c->frames ? c->frames : 1;
             in.height = c->input_h;
             in.width = c->input_w;
             int32_t *y;
@@ -200,6 +254,13 @@ START_TEST(sampling_matches_reference) {
             size_t nref;
             float *ref = get(f, "out", &nref, NULL);
             float *xref = get(f, "x_ref", NULL, NULL); /* img2img / vid2vid fixtures */
+            const vt_st_tensor *ut;
+            float *uncond = get(f, "uncond", NULL, &ut), *umask = get(f, "uncond_mask", NULL, NULL); /* a negative prompt */
+            if (uncond) {
+                in.uncond = uncond;
+                in.uncond_mask = umask;
+                in.uncond_len = (int)ut->shape[1];
+            }
             sp.x_ref = xref;
             sp.strength = vt_st_meta(f, "strength") ? (float)atof(vt_st_meta(f, "strength")) : 1.0f;
             ck_assert_uint_eq(nref, (size_t)in.batch * c->in_channels * in.frames * in.height * in.width);
@@ -209,13 +270,14 @@ START_TEST(sampling_matches_reference) {
             fprintf(stderr, "conformance %-18s %-22s rel err %.2e\n", names[i], e->d_name, err);
             ck_assert_msg(err <= TOL, "%s: sampling rel err %.3e > %.0e", path, err, TOL);
             runs++;
-            free(out), free(ref), free(xref), free(y), free(yf), free(cond), free(mask);
+            free(out), free(ref), free(xref), free(y), free(yf), free(cond), free(mask), free(uncond), free(umask);
             vt_st_close(&f);
         }
         closedir(d);
         close_fixture(&fx);
     }
-    ck_assert_int_ge(runs, 9); /* ddim (η = 0 and > 0), dpm++2m, euler, each also as SDEdit */
+    ck_assert_int_ge(runs, 12); /* ddim (η = 0 and > 0), dpm++2m, euler, each also as SDEdit; euler at T < frames
+                                 * and with a negative prompt */
 }
 END_TEST
 
@@ -340,6 +402,7 @@ int main(void) {
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, weights_validation);
     tcase_add_test(tc, forward_matches_reference);
+    tcase_add_test(tc, forward_fewer_frames);
     tcase_add_test(tc, sampling_matches_reference);
     tcase_add_test(tc, sampling_is_deterministic);
     suite_add_tcase(s, tc);

@@ -103,7 +103,7 @@ def timestep_embedding(t, dim, max_period=10000, dtype=torch.float32):
     """DiT's TimestepEmbedder.timestep_embedding, [cos, sin]; in float32 it is DiT's
     code exactly, in float64 the same formula computed in double."""
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(start=0, end=half, dtype=dtype) / half)
+    freqs = torch.exp(-math.log(max_period) * torch.arange(start=0, end=half, dtype=dtype, device=t.device) / half)
     args = t[:, None].to(dtype) * freqs[None]
     emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     if dim % 2:
@@ -398,34 +398,41 @@ class DiT(nn.Module):
     def dtype(self):
         return self.final_layer.linear.weight.dtype
 
-    def mask(self, i):
-        """Block i's allowed-key mask (1, 1, N, N), or None for full attention."""
+    def mask(self, i, T=None):
+        """Block i's allowed-key mask (1, 1, N, N) on a clip of T frames (default: the
+        model's), or None for full attention."""
         if self.patterns[i]["kind"] == "full":
             return None
-        if i not in self._masks:
-            self._masks[i] = allowed_mask(self.patterns[i], max(self.T, 1), self.h, self.w)[None, None]
-        return self._masks[i]
+        T = max(self.T, 1) if T is None else T
+        if (i, T) not in self._masks:
+            self._masks[(i, T)] = allowed_mask(self.patterns[i], T, self.h, self.w)[None, None]
+        return self._masks[(i, T)]
 
     @torch.no_grad()
     def forward(self, x, t, y=None, cond=None, cond_mask=None):
-        """x (B, C, H, W), or (B, C, T, H, W) for a video model; t (B): the DDPM step, or
-        t * timestep_scale for v models; y (B) labels (None: the null class); cond
-        (B, L, cond_dim); cond_mask (B, L), nonzero = present (None: all present).
+        """x (B, C, H, W), or (B, C, T, H, W) with 1 <= T <= frames for a video model
+        (frame position embedding rows [0, T); T = 1 is an image); t (B): the DDPM
+        step, or t * timestep_scale for v models; y (B) labels (None: the null class);
+        cond (B, L, cond_dim); cond_mask (B, L), nonzero = present (None: all present).
         Returns (B, C_out, [T,] H, W) in the model's dtype."""
         cfg, dt = self.cfg, self.dtype
         H, W = cfg["input_size"]
         video = self.T > 0
-        if tuple(x.shape[1:]) != ((self.C, self.T, H, W) if video else (self.C, H, W)):
+        ok = (x.dim() == 5 and x.shape[1] == self.C and 1 <= x.shape[2] <= self.T and tuple(x.shape[3:]) == (H, W)
+              if video else tuple(x.shape[1:]) == (self.C, H, W))
+        if not ok:
             raise ValueError("forward: x has shape %s, the model takes (B, %s)" % (
-                tuple(x.shape), ", ".join(map(str, (self.C, self.T, H, W) if video else (self.C, H, W)))))
+                tuple(x.shape), ", ".join(map(str, (self.C, "1..%d" % self.T, H, W) if video else (self.C, H, W)))))
         x = x.to(dt)
         B = x.shape[0]
-        T = self.T if video else 1
+        T = x.shape[2] if video else 1
+        for pat in self.patterns:
+            check_pattern_fits(pat, T, self.h, self.w)
         frames = x.permute(0, 2, 1, 3, 4).reshape(B * T, self.C, H, W) if video else x
         tok = self.x_embedder.proj(frames).flatten(2).transpose(1, 2)  # (B*T, h*w, D)
         tok = (tok + self.pos_embed.to(dt)).reshape(B, T, self.h * self.w, self.D)
         if video:
-            tok = tok + self.temp_embed.to(dt)[0][None, :, None, :]
+            tok = tok + self.temp_embed.to(dt)[0, :T][None, :, None, :]
         xs = tok.reshape(B, T * self.h * self.w, self.D)
 
         c = self.t_embedder.mlp(timestep_embedding(torch.as_tensor(t).reshape(B), FREQ_DIM, dtype=dt))
@@ -450,7 +457,7 @@ class DiT(nn.Module):
                 pooled = (cproj * w_[..., None]).sum(1) / cnt.clamp(min=1)  # no present token: zero
                 c = c + self.cond_embedder.pool(pooled)
         for i, blk in enumerate(self.blocks):
-            xs = blk(xs, c, self.mask(i), cproj, present)
+            xs = blk(xs, c, self.mask(i, T), cproj, present)
         xs = self.final_layer(xs, c)  # (B, N, p*p*C_out), features (p, q, c)
         p, Co = self.p, self.Cout
         xs = xs.reshape(B * T, self.h, self.w, p, p, Co)

@@ -20,9 +20,12 @@ Per config directory:
                            t * timestep_scale for v models), and as needed
                            y (class labels as F32), cond, cond_mask (F32, 1 = present)
   forward_out.safetensors  out
+  forward_{in,out}_T<n>.safetensors  the same for a clip model on n < frames frames
   sample_<name>.safetensors  out (x_0), noise (x_T = normal(seed, stream 0)),
-                           and the inputs y / cond / cond_mask; __metadata__:
-                           sampler, steps, cfg, seed, eta, shift, batch
+                           and the inputs y / cond / cond_mask (/ uncond /
+                           uncond_mask: a negative prompt's tokens); __metadata__:
+                           sampler, steps, cfg, seed, eta, shift, batch, and
+                           frames when a clip model is sampled at fewer frames
 """
 import argparse
 import json
@@ -75,6 +78,19 @@ CONFIGS = {
         {"seed": 13, "t": [287.5, 850.0], "L": 5, "mask": [[1, 0, 1, 1, 0], [1] * 5],
          "samples": [("euler_shift3", "euler", 2.0, 0.0, 3.0, 2024, None),
                      ("sdedit_euler", "euler", 2.0, 0.0, 3.0, 2025, None, 0.75)]}),  # vid2vid, 3 of 4 steps
+    # a clip model run on fewer frames than it has (1 <= T <= frames; T = 1 is an
+    # image): the frame embedding's rows [0, T), temporal attention over T frames.
+    # The trained default model's block kinds (tools/train/config.json), pooled
+    # conditioning, velocity prediction; forwards at T = 1 and 2, samples at 1 and 3.
+    "vid_fewer_frames": (
+        {"arch": "dit", "in_channels": 3, "input_size": [8, 8], "frames": 4, "patch_size": 2, "hidden_size": 32,
+         "depth": 4, "num_heads": 2, "cond_dim": 16, "cond_pooled": True, "prediction": "v", "timestep_scale": 1000,
+         "attention": ["neighborhood 3x3", "spatial", "temporal", "full"]},
+        {"seed": 15, "t": [412.0, 905.5], "L": 6, "mask": [[1, 1, 1, 0, 0, 0], [1] * 6], "short": [1, 2],
+         "samples": [("euler_T1", "euler", 3.0, 0.0, 0.0, 31, None, 1.0, 1),
+                     ("sdedit_euler_T3", "euler", 2.0, 0.0, 2.0, 32, None, 0.5, 3),
+                     # a negative prompt: 8 tokens (longer than the prompt's 6), the last 3 masked out
+                     ("euler_negative", "euler", 3.0, 0.0, 0.0, 33, None, 1.0, 2, 8)]}),
     # rectified flow with classes on a non-square input; full and local blocks
     "img_rf_full": (
         {"arch": "dit", "in_channels": 3, "input_size": [12, 16], "patch_size": 2, "hidden_size": 48, "depth": 2,
@@ -150,19 +166,39 @@ def build(out_dir, dtype=torch.float64, log=None):
         st_io.save(os.path.join(d, "forward_out.safetensors"), {"out": out})
         if log:
             log("%-16s forward: out %s, max |out| %.3f" % (name, tuple(out.shape), out.abs().max().item()))
+        for Ts in par.get("short", []):  # a clip model on Ts < T frames
+            sshape = (B, C, Ts, H, W)
+            xs = vt_rng.normal(par["seed"], 110 + Ts, 0, B * C * Ts * H * W).reshape(sshape)
+            fs = dict(fin, x=xs)
+            outs = model(xs, fs["t"], y=fs.get("y"), cond=fs.get("cond"), cond_mask=fs.get("cond_mask")).float()
+            st_io.save(os.path.join(d, "forward_in_T%d.safetensors" % Ts), fs)
+            st_io.save(os.path.join(d, "forward_out_T%d.safetensors" % Ts), {"out": outs})
+            if log:
+                log("%-16s forward T=%d: out %s, max |out| %.3f" % (name, Ts, tuple(outs.shape), outs.abs().max().item()))
         for k, spec in enumerate(par["samples"]):
             sname, sampler, scale, eta, shift, seed, y = spec[:7]
             strength = spec[7] if len(spec) > 7 else 1.0  # < 1: SDEdit from a reference x_ref
+            frames = spec[8] if len(spec) > 8 else None  # a clip model sampled at fewer frames
             sin = inputs(cfg, par, 102 + k, y)
+            if len(spec) > 9:  # the unconditional branch's tokens (a negative prompt), Lu of them
+                Lu = spec[9]
+                sin["uncond"] = vt_rng.normal(par["seed"], 200 + k, 0, B * Lu * cfg["cond_dim"]).reshape(B, Lu, -1)
+                sin["uncond_mask"] = torch.tensor([[1.0] * (Lu - 3) + [0.0] * 3] * B)
             if strength < 1.0:
-                sin["x_ref"] = (0.5 * vt_rng.normal(par["seed"], 300 + k, 0, n)).reshape(shape)
+                sshape = (B, C, frames, H, W) if frames else shape
+                ns = 1
+                for v in sshape:
+                    ns *= v
+                sin["x_ref"] = (0.5 * vt_rng.normal(par["seed"], 300 + k, 0, ns)).reshape(sshape)
             res = sample(model, sampler, 4, scale, seed, B, y=sin.get("y"), cond=sin.get("cond"),
                          cond_mask=sin.get("cond_mask"), eta=eta, shift=shift, x_ref=sin.get("x_ref"),
-                         strength=strength)
+                         strength=strength, frames=frames, uncond=sin.get("uncond"), uncond_mask=sin.get("uncond_mask"))
             meta = {"sampler": sampler, "steps": "4", "cfg": fmt(scale), "seed": str(seed), "eta": fmt(eta),
                     "shift": fmt(shift), "batch": str(B)}
             if strength < 1.0:
                 meta["strength"] = fmt(strength)
+            if frames:
+                meta["frames"] = str(frames)
             st_io.save(os.path.join(d, "sample_%s.safetensors" % sname), {"out": res["out"], "noise": res["noise"], **sin},
                        meta)
             if log:
@@ -319,6 +355,19 @@ def check_discriminative(made, log):
             changes.append(("cond_mask ignored", run(model, fin, cond_mask=None)))
         if "y" in fin:
             changes.append(("other labels", run(model, fin, y=(fin["y"] + 1) % model.cfg["num_classes"])))
+        for Ts in CONFIGS[name][1].get("short", []):
+            # a clip of Ts frames must take the frame embedding's first Ts rows, not its last
+            xs = vt_rng.normal(CONFIGS[name][1]["seed"], 110 + Ts, 0, fin["x"][:, :, :Ts].numel()).reshape(
+                fin["x"][:, :, :Ts].shape)
+            want = run(model, dict(fin, x=xs))
+            with torch.no_grad():
+                keep = model.temp_embed.clone()
+                model.temp_embed.copy_(torch.roll(keep, -Ts, dims=1))
+                got = run(model, dict(fin, x=xs))
+                model.temp_embed.copy_(keep)
+            e = rel(got, want)
+            least = min(least, e)
+            assert e > 1e-3, "%s: frame embedding rows moved for T=%d move the forward by only %.2e" % (name, Ts, e)
         with torch.no_grad():
             for buf in ("pos_embed", "temp_embed"):
                 if hasattr(model, buf):

@@ -77,9 +77,11 @@ class Guided:
     float32 (B, C, [T,] H, W). Guidance runs when cfg != 1 and the model has classes
     or conditioning tokens; the unconditional half then has y = num_classes and, for
     cond models, the null token cond_embedder.null as the only present token (padded
-    to the batch's L with masked-out zeros, which weigh nothing)."""
+    to the batch's L with masked-out zeros, which weigh nothing). With uncond (a
+    negative prompt's tokens, (B, Lu, cond_dim)) the unconditional half holds those
+    instead, both halves padded to max(L, Lu) the same way."""
 
-    def __init__(self, model, batch, cfg_scale, y=None, cond=None, cond_mask=None):
+    def __init__(self, model, batch, cfg_scale, y=None, cond=None, cond_mask=None, uncond=None, uncond_mask=None):
         c = model.cfg
         self.model, self.B, self.C = model, batch, c["in_channels"]
         self.scale = f32(cfg_scale)
@@ -97,11 +99,18 @@ class Guided:
             L = cond.shape[1]
             mask = torch.ones(batch, L) if cond_mask is None else cond_mask.float()
             if self.guide:
-                ucond = torch.zeros_like(cond)
-                ucond[:, 0] = model.cond_embedder.null.detach().float()[0]
-                umask = torch.zeros(batch, L)
-                umask[:, 0] = 1.0
-                cond, mask = torch.cat([cond, ucond]), torch.cat([mask, umask])
+                if uncond is None:
+                    uncond = model.cond_embedder.null.detach().float().expand(batch, 1, -1)
+                    uncond_mask = torch.ones(batch, 1)
+                uncond = uncond.float()
+                Lu = uncond.shape[1]
+                umask_in = torch.ones(batch, Lu) if uncond_mask is None else uncond_mask.float()
+                Lb = max(L, Lu)
+                ucond, umask = torch.zeros(batch, Lb, cond.shape[2]), torch.zeros(batch, Lb)
+                ucond[:, :Lu], umask[:, :Lu] = uncond, umask_in
+                ccond, cmask = torch.zeros(batch, Lb, cond.shape[2]), torch.zeros(batch, Lb)
+                ccond[:, :L], cmask[:, :L] = cond, mask
+                cond, mask = torch.cat([ccond, ucond]), torch.cat([cmask, umask])
             self.cond, self.mask = cond, mask
         self.n = n
 
@@ -129,10 +138,12 @@ def first_step(steps, strength):
 
 
 def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, cond_mask=None, eta=0.0, shift=0.0,
-           x_init=None, x_ref=None, strength=1.0):
+           x_init=None, x_ref=None, strength=1.0, frames=None, uncond=None, uncond_mask=None):
     """Integrates from x_T to x_0. Returns {"out": x_0, "noise": x_T}, float32,
     (batch, C, [T,] H, W). eta: DDIM; shift: Euler, 0 = the model's flow_shift.
-    x_ref with strength < 1: img2img / vid2vid (SDEdit), see first_step()."""
+    x_ref with strength < 1: img2img / vid2vid (SDEdit), see first_step().
+    frames: T of a clip model's sample, 1..frames (None: the model's frames).
+    uncond, uncond_mask: the unconditional branch's tokens (a negative prompt)."""
     c = model.cfg
     sampler = canonical(sampler)
     if not 1 <= steps <= 10000:
@@ -144,13 +155,16 @@ def sample(model, sampler, steps, cfg_scale, seed, batch, y=None, cond=None, con
     if c["prediction"] == "eps" and steps > c["train_steps"]:
         raise ValueError("sampler: %d steps exceed the model's %d training steps" % (steps, c["train_steps"]))
     H, W = c["input_size"]
-    shape = (batch, c["in_channels"]) + ((c["frames"],) if c["frames"] else ()) + (H, W)
+    if frames is not None and c["frames"] and not 1 <= frames <= c["frames"]:
+        raise ValueError("sampler: frames %d is outside 1..%d" % (frames, c["frames"]))
+    T = (frames if frames is not None else c["frames"]) if c["frames"] else 0
+    shape = (batch, c["in_channels"]) + ((T,) if T else ()) + (H, W)
     n = 1
     for v in shape:
         n *= v
     x = vt_rng.normal(seed, 0, 0, n).reshape(shape) if x_init is None else x_init.float().reshape(shape).clone()
     noise = x.clone()
-    g = Guided(model, batch, cfg_scale, y, cond, cond_mask)
+    g = Guided(model, batch, cfg_scale, y, cond, cond_mask, uncond, uncond_mask)
     strength = f32(strength)
     i0 = first_step(steps, strength) if x_ref is not None else 0
     ref = x_ref.float().reshape(shape).double() if x_ref is not None else None
@@ -212,7 +226,8 @@ def sample_from_fixture(model, tensors, meta):
     return sample(model, meta["sampler"], int(meta["steps"]), float(meta["cfg"]), int(meta["seed"]),
                   int(meta["batch"]), y=tensors.get("y"), cond=tensors.get("cond"), cond_mask=tensors.get("cond_mask"),
                   eta=float(meta.get("eta", "0")), shift=float(meta.get("shift", "0")), x_ref=tensors.get("x_ref"),
-                  strength=float(meta.get("strength", "1")))
+                  strength=float(meta.get("strength", "1")), frames=int(meta["frames"]) if "frames" in meta else None,
+                  uncond=tensors.get("uncond"), uncond_mask=tensors.get("uncond_mask"))
 
 
 def main(argv):

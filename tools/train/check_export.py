@@ -125,7 +125,7 @@ def main():
             return 1
         x = samplers.sample(ref, "euler", args.steps, 4.0, 7, 1, cond=text, cond_mask=mask,
                             **({"frames": 1} if "frames" in samplers.sample.__code__.co_varnames else {}))
-        x = x.reshape(3, S, S).double()
+        x = x["out"].reshape(3, S, S).double()
         want = ((x + 1) * 127.5).clamp(0, 255).add(0.5).floor().permute(1, 2, 0).long()
         gotp = load_png(png)
         d = (gotp - want).abs()

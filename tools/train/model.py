@@ -29,7 +29,15 @@ LN_EPS = 1e-6
 def attend(q, k, v, mask=None):
     """q (B, H, Nq, d), k/v (B, H, Nk, d); mask bool broadcastable to (B, H, Nq, Nk),
     True = may attend. Every query has at least one allowed key here."""
+    if k.shape[-2] == 1:
+        return v.expand_as(q) if q.shape[-2] != 1 else v  # one key: softmax weight 1
     if hasattr(F, "scaled_dot_product_attention"):
+        # CUDA kernels take at most 65535 batch*head blocks in one grid dimension:
+        # temporal attention over 256-image batches has 256*256 sequences.
+        if q.shape[0] * q.shape[1] > 32768 and (mask is None or mask.shape[0] == 1):
+            n = max(1, 32768 // q.shape[1])
+            return torch.cat([F.scaled_dot_product_attention(q[i:i + n], k[i:i + n], v[i:i + n], attn_mask=mask)
+                              for i in range(0, q.shape[0], n)], 0)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     s = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
     if mask is not None:

@@ -49,6 +49,13 @@ def parse():
     a.add_argument("--workers", type=int, default=12)
     a.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a.add_argument("--small", action="store_true", help="a tiny model for a CPU smoke test")
+    a.add_argument("--init", help="start a new checkpoint from exported EMA parts (a folder --out wrote): "
+                   "weights, config, vocabulary and step count; a fresh optimiser")
+    a.add_argument("--shift", type=float, default=0,
+                   help="timestep shift k (s' = k s / (1 + (k - 1) s)) applied to the logit-normal draws; "
+                        "also becomes the model's flow_shift, the sampler's default. 0: keep the config's")
+    a.add_argument("--anneal", type=float, default=0,
+                   help="fraction of --time-budget at the end over which the learning rate decays linearly to 5%%")
     return a.parse_args()
 
 
@@ -66,16 +73,32 @@ def main():
         ck = torch.load(args.ckpt, map_location="cpu", weights_only=False)
         cfg, vocab = ck["config"], ck["vocab"]
         print("resuming at step %d" % ck["step"], flush=True)
-    else:
+    elif args.init:
         ck = None
+        meta = json.load(open(os.path.join(args.init, "meta.json")))
+        cfg, vocab = meta["config"], meta["vocab"]
+        print("starting from %s (step %d)" % (args.init, meta["step"]), flush=True)
+    else:
+        ck = meta = None
         cfg = json.load(open(args.config))
         if args.small:
             cfg.update({"hidden_size": 64, "depth": len(cfg["attention"]), "num_heads": 2})
         vocab = data.build_vocab(data.Shapes())
         cfg["text_encoder"]["vocab"] = len(vocab)
         print("vocabulary: %d words" % len(vocab), flush=True)
+    if args.shift:
+        cfg["flow_shift"] = args.shift
+    shift = float(cfg.get("flow_shift", 1.0))
     torch.manual_seed(args.seed)
-    net = model.Chain(cfg).to(dev)
+    net = model.Chain(cfg)
+    prior_log = []
+    if ck is None and args.init:
+        t = {}
+        for k in range(meta["parts"]):
+            t.update(torch.load(os.path.join(args.init, "ema_part%d.pt" % k), map_location="cpu"))
+        net.load_file_tensors({k: v.float() for k, v in t.items()})
+        prior_log = meta.get("log", [])
+    net = net.to(dev)
     ema = copy.deepcopy(net).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -86,6 +109,10 @@ def main():
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
         step, seen = ck["step"], ck["seen"]
+        prior_log = ck.get("log", [])
+    elif args.init:
+        step, seen = meta["step"], meta["seen"]
+    step0 = step
     n_params = sum(p.numel() for p in net.parameters())
     print("parameters: %d (%.1f MiB as f16)" % (n_params, n_params * 2 / 2**20), flush=True)
 
@@ -118,7 +145,10 @@ def main():
         ids, tmask = b["ids"].to(dev), b["mask"].to(dev)
         B = x0.shape[0]
         keep = [1.0, 0.5, 0.25][int(torch.randint(0, 3, (1,), generator=gen))]
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        lr = args.lr * min(1.0, (step - step0 + 1 if args.init else step + 1) / args.warmup)
+        if args.anneal:
+            left = args.time_budget - (time.time() - t_start)
+            lr *= min(1.0, max(0.05, left / (args.anneal * args.time_budget)))
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
@@ -132,6 +162,10 @@ def main():
             nm[0] = 1
             cmask = torch.where(drop[:, None], nm[None], cmask)
             s = torch.sigmoid(torch.randn(B, generator=gdev, device=dev))
+            # Flat colours stay readable in the mean of 4096 noisy pixels until s ~ 0.98,
+            # which plain logit-normal almost never draws: the shift moves training
+            # (and, through flow_shift, sampling) toward high noise.
+            s = shift * s / (1 + (shift - 1) * s)
             eps = torch.randn(x0.shape, generator=gdev, device=dev)
             sb = s[:, None, None, None, None]
             xs = (1 - sb) * x0 + sb * eps
@@ -160,12 +194,12 @@ def main():
             t_last, wait, losses = time.time(), 0.0, {"image": [], "clip": []}
     os.makedirs(os.path.dirname(os.path.abspath(args.ckpt)), exist_ok=True)
     torch.save({"config": cfg, "vocab": vocab, "net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                "step": step, "seen": seen}, args.ckpt + ".tmp")
+                "step": step, "seen": seen, "log": prior_log + log}, args.ckpt + ".tmp")
     os.replace(args.ckpt + ".tmp", args.ckpt)
     print("saved step %d (%d images, %d clips seen) after %.0f s" % (step, seen["image"], seen["clip"], time.time() - t_start),
           flush=True)
     if args.out:
-        write_parts(ema, cfg, vocab, step, seen, args, log)
+        write_parts(ema, cfg, vocab, step, seen, args, prior_log + log)
     os._exit(0)  # the loader workers are endless: do not wait for them
 
 
