@@ -312,19 +312,6 @@ done:
 /* ---- sample ---- */
 
 /* FNV-1a 64 of the file's bytes, as the short model hash in PNG parameters. */
-static int file_hash(const char *path, char out[17]) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    uint64_t h = 1469598103934665603ull;
-    unsigned char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++) h = (h ^ buf[i]) * 1099511628211ull;
-    fclose(f);
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-    return 0;
-}
-
 static int print_progress(void *user, int step, int steps) {
     (void)user;
     fprintf(stderr, "\rstep %d/%d", step, steps);
@@ -467,17 +454,14 @@ static int cmd_sample(cli *c, int argc, char **argv) {
             float v = (x[(size_t)ch * sh.height * sh.width + p] + 1.0f) * 127.5f;
             img.pixels[(size_t)p * 3 + ch] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
         }
-    char hash[17] = "unknown", params[1024];
-    file_hash(model_path, hash);
-    const char *base = strrchr(model_path, '/');
-    base = base ? base + 1 : model_path;
+    char params[1024];
     char what[32];
     if (cls >= 0) snprintf(what, sizeof what, "class %d", cls);
     else snprintf(what, sizeof what, "unconditional");
     snprintf(params, sizeof params,
              "%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, Model: %.200s, Model hash: %s, Version: vitrail %s",
              what, steps,
-             sampler ? sampler : (sh.velocity ? "euler" : "dpm++2m"), o.cfg, seed, sh.width, sh.height, base, hash,
+             sampler ? sampler : (sh.velocity ? "euler" : "dpm++2m"), o.cfg, seed, sh.width, sh.height, vt_model_name(m), vt_model_hash(m),
              vt_version());
     if (vt_image_save_png(c->ctx, out, &img, params)) {
         runtime_error(c);

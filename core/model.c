@@ -1,5 +1,7 @@
 /* The public immutable model: a validated, memory-mapped safetensors file whose
  * __metadata__ "config" entry holds the architecture. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +11,17 @@
 
 struct vt_model {
     vt_st_file *file;  /* owns the mapping; tensors point into it */
+    char name[256];    /* the file's base name, for output metadata */
+    char hash[17];     /* FNV-1a 64 of the whole file, 16 hex digits */
 };
+
+/* FNV-1a over the mapped file: outputs name the exact model file that made them
+ * (the PNG "Model hash"), and a 64-bit hash is plenty to tell files apart. */
+static void hash_file(const unsigned char *p, size_t n, char out[17]) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
 
 int vt_model_open(vt_context *ctx, const char *path, vt_model **out) {
     if (!out) return vt_error(ctx, VT_E_INVALID, "vt_model_open: out is NULL");
@@ -22,6 +34,9 @@ int vt_model_open(vt_context *ctx, const char *path, vt_model **out) {
         free(m);
         return rc;
     }
+    const char *base = strrchr(path, '/');
+    snprintf(m->name, sizeof m->name, "%s", base ? base + 1 : path);
+    hash_file(m->file->map, m->file->map_size, m->hash);
     *out = m;
     return VT_OK;
 }
@@ -32,6 +47,9 @@ void vt_model_close(vt_model **model) {
     free(*model);
     *model = NULL;
 }
+
+const char *vt_model_name(const vt_model *model) { return model ? model->name : NULL; }
+const char *vt_model_hash(const vt_model *model) { return model ? model->hash : NULL; }
 
 const char *vt_model_config(const vt_model *model) { return vt_model_metadata(model, "config"); }
 

@@ -95,6 +95,10 @@ typedef struct vt_tensor_info {
 int vt_model_open(vt_context *ctx, const char *path, vt_model **out);
 void vt_model_close(vt_model **model);
 
+/* The file's base name, and the FNV-1a 64 hash of the whole file as 16 hex
+ * digits: what outputs record as "Model" and "Model hash". */
+const char *vt_model_name(const vt_model *model);
+const char *vt_model_hash(const vt_model *model);
 /* The model's config: the "config" entry of __metadata__ (a JSON text), or NULL. */
 const char *vt_model_config(const vt_model *model);
 /* Any __metadata__ value by key, or NULL. */

@@ -177,9 +177,13 @@ out:
     const vt_value *negtext = vt_stage_input(r, "negative");
     if (neg && negtext && negtext->text) snprintf(negp, sizeof negp, "\nNegative prompt: %.400s", negtext->text);
     if (in.frames > 1) snprintf(frames, sizeof frames, ", Frames: %d", in.frames);
-    snprintf(text, sizeof text, "%s%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d%s%s, Version: vitrail %s",
-             what, negp, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"),
-             o.cfg, (unsigned long long)o.seed, sh.width, sh.height, frames, from, vt_version());
+    const vt_model *model = vt_stage_model(r);
+    snprintf(text, sizeof text,
+             "%s%s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d%s%s, Model: %.200s, Model hash: %s, "
+             "Version: vitrail %s",
+             what, negp, o.steps, o.sampler ? o.sampler : (sh.velocity ? "euler" : "dpm++2m"), o.cfg,
+             (unsigned long long)o.seed, sh.width, sh.height, frames, from, vt_model_name(model), vt_model_hash(model),
+             vt_version());
     return vt_stage_output_text(r, "parameters", text);
 }
 

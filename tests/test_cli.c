@@ -451,6 +451,10 @@ START_TEST(generate_is_deterministic) {
     snprintf(args, sizeof args, "info '%s'", a);
     ck_assert_int_eq(run(args, out, sizeof out, err, sizeof err), 0);
     ck_assert_ptr_nonnull(strstr(out, "a red circle\nSteps: 3, Sampler: euler, CFG scale: 3, Seed: 5"));
+    /* the model that made it, by name and by the hash of the whole file */
+    ck_assert_ptr_nonnull(strstr(out, "Model: test-model.safetensors, Model hash: "));
+    const char *hash = strstr(out, "Model hash: ") + strlen("Model hash: ");
+    ck_assert_int_eq((int)strspn(hash, "0123456789abcdef"), 16);
     /* edit: image + instruction through the edit preset, at the model's size */
     snprintf(args, sizeof args, "edit -i '%s' -p 'make it green' --model '%s' --steps 2 -o '%s'", a, model, b);
     ck_assert_msg(run(args, out, sizeof out, err, sizeof err) == 0, "%s", err);
