@@ -1,6 +1,6 @@
 """tools/eval/shape_blind.py PROMPTS IMAGES SEEDS — shape-blind diagnostics of the eval outputs (not the GenEval score): for each
 t2i item, is the stated background right, and is every stated colour present
-(with the stated count for counting)? Reads `vitrail shapes analyse` output."""
+(counts are not checked)? Reads `vitrail shapes analyse` output."""
 import subprocess, sys, re, collections
 import os
 V = os.environ.get("VITRAIL", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "cli", "vitrail"))
