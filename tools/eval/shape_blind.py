@@ -32,3 +32,40 @@ for line in open(prompts):
 print("%-10s %6s %14s %16s" % ("category", "images", "background ok", "colours present"))
 for cat, (n, bgok, bgn, cok) in stats.items():
     print("%-10s %6d %14s %16.3f" % (cat, n, "%d/%d" % (bgok, bgn) if bgn else "-", cok / n))
+
+
+def analyse(path):
+    out = subprocess.run([V, "shapes", "analyse", path], capture_output=True, text=True).stdout
+    bg = re.search(r"background: (\w+)", out)
+    return (bg.group(1) if bg else None), re.findall(r"^\s+\w+\s+(\w+)\s+\w+\s+at", out, re.M)
+
+
+# Edits, shape-blind: did the instruction's colour change happen (recolour: the new
+# colour is present; background: it is the new background), did the object count
+# move the right way (add: more objects than the source; remove: fewer)? Moves
+# are not scored here.
+edit = collections.defaultdict(lambda: [0, 0])
+for line in open(prompts):
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 5 or f[2] != "edit": continue
+    text = f[3]
+    src_bg, src_objs = analyse("%s/sources/%s.png" % (images, f[0]))
+    for k in range(seeds):
+        bg, objs = analyse("%s/%s_s%d.png" % (images, f[0], k))
+        m = re.match(r"change the background to (\w+)", text)
+        if m:
+            kind, ok = "background", bg == m.group(1)
+        elif text.startswith("make the"):
+            kind, ok = "recolour", text.split()[-1] in objs
+        elif text.startswith("add"):
+            kind, ok = "add", len(objs) > len(src_objs)
+        elif text.startswith("remove"):
+            kind, ok = "remove", len(objs) < len(src_objs)
+        else:
+            continue
+        edit[kind][0] += 1
+        edit[kind][1] += ok
+if edit:
+    print("\nedit kind   images  done (shape-blind)")
+    for kind, (n, ok) in sorted(edit.items()):
+        print("%-10s %6d  %.3f" % (kind, n, ok / n))
