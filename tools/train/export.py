@@ -43,6 +43,11 @@ def main():
                        meta["step"], meta["seen"]["image"], meta["seen"]["clip"]),
         "steps": str(meta["step"]),
     }
+    if tr.get("init") or tr.get("shift") or tr.get("anneal"):
+        # the last run went on from an earlier run's EMA: say how it differed
+        info["training"] += ("; the last run started from an earlier run's EMA weights (--init), with timestep shift %g "
+                             "(the config's flow_shift) and the lr annealed over its last %g" %
+                             (cfg.get("flow_shift", 1.0), tr.get("anneal") or 0))
     if args.eval:
         info["eval"] = open(args.eval).read()
     tmp = args.out + ".tmp"
