@@ -49,7 +49,8 @@ def parse():
     a.add_argument("--workers", type=int, default=12)
     a.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     a.add_argument("--small", action="store_true", help="a tiny model for a CPU smoke test")
-    a.add_argument("--init", help="start a new checkpoint from exported EMA parts (a folder --out wrote): "
+    a.add_argument("--init", help="start a new checkpoint from exported EMA parts (a folder --out wrote) or a model "
+                   "file (.safetensors, e.g. the shipped default model): "
                    "weights, config, vocabulary and step count; a fresh optimiser")
     a.add_argument("--shift", type=float, default=0,
                    help="timestep shift k (s' = k s / (1 + (k - 1) s)) applied to the logit-normal draws; "
@@ -75,7 +76,15 @@ def main():
         print("resuming at step %d" % ck["step"], flush=True)
     elif args.init:
         ck = None
-        meta = json.load(open(os.path.join(args.init, "meta.json")))
+        if args.init.endswith(".safetensors"):
+            # a shipped model file: its F16 EMA weights, config, vocabulary and step count
+            sys.path.insert(0, os.path.join(_HERE, "..", "reference"))
+            import st_io  # noqa: E402
+            tensors, info = st_io.load(args.init)
+            meta = {"config": json.loads(info["config"]), "vocab": json.loads(info["vocab"]),
+                    "step": int(info.get("steps", 0)), "seen": {"image": 0, "clip": 0}, "tensors": tensors}
+        else:
+            meta = json.load(open(os.path.join(args.init, "meta.json")))
         cfg, vocab = meta["config"], meta["vocab"]
         print("starting from %s (step %d)" % (args.init, meta["step"]), flush=True)
     else:
@@ -93,8 +102,8 @@ def main():
     net = model.Chain(cfg)
     prior_log = []
     if ck is None and args.init:
-        t = {}
-        for k in range(meta["parts"]):
+        t = meta.get("tensors") or {}
+        for k in range(meta.get("parts", 0)):
             t.update(torch.load(os.path.join(args.init, "ema_part%d.pt" % k), map_location="cpu"))
         net.load_file_tensors({k: v.float() for k, v in t.items()})
         prior_log = meta.get("log", [])
