@@ -32,6 +32,27 @@ int vt_backend_check_linear(vt_context *ctx, const vt_tensor *y, const vt_tensor
     return VT_OK;
 }
 
+int vt_backend_check_matmul(vt_context *ctx, const vt_tensor *c, const vt_tensor *a, int trans_a, const vt_tensor *b,
+                            int trans_b, int64_t *batch, int64_t *Mo, int64_t *No, int64_t *Ko) {
+    char sa[64], sb[64], sc[64];
+    if (a->ndim != 3 || b->ndim != 3 || c->ndim != 3)
+        return vt_error(ctx, VT_E_SHAPE, "matmul: a %s, b %s and c %s must be 3-d (batch, rows, cols)",
+                        vt_tensor_shape_str(a, sa, sizeof sa), vt_tensor_shape_str(b, sb, sizeof sb),
+                        vt_tensor_shape_str(c, sc, sizeof sc));
+    const int64_t B = a->shape[0];
+    const int64_t M = trans_a ? a->shape[2] : a->shape[1], K = trans_a ? a->shape[1] : a->shape[2];
+    const int64_t Kb = trans_b ? b->shape[2] : b->shape[1], N = trans_b ? b->shape[1] : b->shape[2];
+    if (b->shape[0] != B || c->shape[0] != B || K != Kb || c->shape[1] != M || c->shape[2] != N)
+        return vt_error(ctx, VT_E_SHAPE, "matmul: a %s%s, b %s%s and c %s do not fit", vt_tensor_shape_str(a, sa, sizeof sa),
+                        trans_a ? "ᵀ" : "", vt_tensor_shape_str(b, sb, sizeof sb), trans_b ? "ᵀ" : "",
+                        vt_tensor_shape_str(c, sc, sizeof sc));
+    *batch = B;
+    *Mo = M;
+    *No = N;
+    *Ko = K;
+    return VT_OK;
+}
+
 int vt_backend_check_conv2d(vt_context *ctx, const vt_tensor *y, const vt_tensor *x, const vt_tensor *w,
                             const vt_tensor *bias, int stride, int pad) {
     if (stride < 1 || pad < 0) return vt_error(ctx, VT_E_INVALID, "conv2d: stride %d / pad %d invalid", stride, pad);

@@ -120,6 +120,10 @@ struct vt_backend {
  * same message. linear: y (M, N) = x (M, K) · wᵀ (w (N, K)) + bias (N). */
 int vt_backend_check_linear(vt_context *ctx, const vt_tensor *y, const vt_tensor *x, const vt_tensor *w,
                             const vt_tensor *bias, int64_t *M, int64_t *N, int64_t *K);
+/* matmul: c (B, M, N) = a (B, M, K) · b (B, K, N), a and b optionally transposed
+ * (a (B, K, M), b (B, N, K)). */
+int vt_backend_check_matmul(vt_context *ctx, const vt_tensor *c, const vt_tensor *a, int trans_a, const vt_tensor *b,
+                            int trans_b, int64_t *batch, int64_t *M, int64_t *N, int64_t *K);
 /* conv2d: y (B, Co, Ho, Wo) from x (B, Ci, H, W), w (Co, Ci, kh, kw), bias (Co). */
 int vt_backend_check_conv2d(vt_context *ctx, const vt_tensor *y, const vt_tensor *x, const vt_tensor *w,
                             const vt_tensor *bias, int stride, int pad);

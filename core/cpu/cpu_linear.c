@@ -129,18 +129,8 @@ int vt_cpu_matmul_batched(vt_backend *be, vt_tensor *c, const vt_tensor *a, int 
     if ((rc = vt_cpu_check_f32(be, "matmul", "c", c)) || (rc = vt_cpu_check_f32(be, "matmul", "a", a)) ||
         (rc = vt_cpu_check_f32(be, "matmul", "b", b)))
         return rc;
-    char sa[64], sb[64], sc[64];
-    if (a->ndim != 3 || b->ndim != 3 || c->ndim != 3)
-        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s, b %s and c %s must be 3-d (batch, rows, cols)",
-                        vt_tensor_shape_str(a, sa, sizeof sa), vt_tensor_shape_str(b, sb, sizeof sb),
-                        vt_tensor_shape_str(c, sc, sizeof sc));
-    const int64_t batch = a->shape[0];
-    const int64_t M = trans_a ? a->shape[2] : a->shape[1], K = trans_a ? a->shape[1] : a->shape[2];
-    const int64_t Kb = trans_b ? b->shape[2] : b->shape[1], N = trans_b ? b->shape[1] : b->shape[2];
-    if (b->shape[0] != batch || c->shape[0] != batch || K != Kb || c->shape[1] != M || c->shape[2] != N)
-        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s%s, b %s%s and c %s do not fit", vt_tensor_shape_str(a, sa, sizeof sa),
-                        trans_a ? "ᵀ" : "", vt_tensor_shape_str(b, sb, sizeof sb), trans_b ? "ᵀ" : "",
-                        vt_tensor_shape_str(c, sc, sizeof sc));
+    int64_t batch, M, N, K;
+    if ((rc = vt_backend_check_matmul(be->ctx, c, a, trans_a, b, trans_b, &batch, &M, &N, &K))) return rc;
     if ((rc = vt_cpu_check_blas_dims(be, "matmul", M, N, K))) return rc;
     if (M == 0 || N == 0) return VT_OK;
     const float *A = a->data, *B = b->data;

@@ -208,18 +208,8 @@ int vt_vk_matmul_batched(vt_backend *be, vt_tensor *c, const vt_tensor *a, int t
     if ((rc = vt_vk_health(vk, "matmul")) || (rc = vt_vk_check_tensor(vk, "matmul", "c", c)) ||
         (rc = vt_vk_check_tensor(vk, "matmul", "a", a)) || (rc = vt_vk_check_tensor(vk, "matmul", "b", b)))
         return rc;
-    char sa[64], sb[64], sc[64];
-    if (a->ndim != 3 || b->ndim != 3 || c->ndim != 3)
-        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s, b %s and c %s must be 3-d (batch, rows, cols)",
-                        vt_tensor_shape_str(a, sa, sizeof sa), vt_tensor_shape_str(b, sb, sizeof sb),
-                        vt_tensor_shape_str(c, sc, sizeof sc));
-    const int64_t batch = a->shape[0];
-    const int64_t M = trans_a ? a->shape[2] : a->shape[1], K = trans_a ? a->shape[1] : a->shape[2];
-    const int64_t Kb = trans_b ? b->shape[2] : b->shape[1], N = trans_b ? b->shape[1] : b->shape[2];
-    if (b->shape[0] != batch || c->shape[0] != batch || K != Kb || c->shape[1] != M || c->shape[2] != N)
-        return vt_error(be->ctx, VT_E_SHAPE, "matmul: a %s%s, b %s%s and c %s do not fit", vt_tensor_shape_str(a, sa, sizeof sa),
-                        trans_a ? "ᵀ" : "", vt_tensor_shape_str(b, sb, sizeof sb), trans_b ? "ᵀ" : "",
-                        vt_tensor_shape_str(c, sc, sizeof sc));
+    int64_t batch, M, N, K;
+    if ((rc = vt_backend_check_matmul(be->ctx, c, a, trans_a, b, trans_b, &batch, &M, &N, &K))) return rc;
     if (batch == 0 || M == 0 || N == 0) return VT_OK;
     if (vt_vk_overlap(c, numel(c), a, numel(a)) || vt_vk_overlap(c, numel(c), b, numel(b)))
         return vt_error(be->ctx, VT_E_INVALID, "matmul: c must not alias a or b");
