@@ -250,7 +250,9 @@ static int use_path(vt_vk_path path) {
     return 1;
 }
 
-static const char *tile_name(int tile) { return (const char *[]){"auto", "large", "medium", "small"}[tile + 1]; }
+static const char *tile_name(int tile) {
+    return (const char *[]){"auto", "128x128", "64x64", "32x64", "128x128/8", "128x64"}[tile + 1];
+}
 
 static void linear_path_case(vt_vk_path path, int tile, int64_t M, int64_t K, int64_t N, vt_act act, int aligned,
                              uint64_t seed) {
@@ -278,7 +280,7 @@ START_TEST(linear_paths) {
                    paths[pi] == VT_VK_PATH_COOP ? vt_backend_vulkan_coop_status(gpu) : "no 16-bit storage");
             continue;
         }
-        const int last_tile = paths[pi] == VT_VK_PATH_COOP ? 1 : 2;
+        const int last_tile = paths[pi] == VT_VK_PATH_COOP ? 1 : VT_VK_GEMM_TILES - 1;
         for (int tile = -1; tile <= last_tile; tile++) {
             vt_backend_vulkan_force_tile(gpu, tile);
             for (int s = 0; s < 6; s++)
@@ -324,7 +326,7 @@ END_TEST
 START_TEST(matmul_blocks) {
     /* every block variant, at odd offsets and aligned (vec4 loads per layout) */
     const int64_t shapes[][4] = {{2, 37, 29, 53}, {3, 64, 64, 64}, {1, 130, 36, 72}};
-    for (int tile = 0; tile <= 2; tile++) {
+    for (int tile = 0; tile < VT_VK_GEMM_TILES; tile++) {
         vt_backend_vulkan_force_tile(gpu, tile);
         for (int s = 0; s < 3; s++)
             for (int al = 0; al < 2; al++)

@@ -3,7 +3,7 @@
 # PyTorch: vitrail's Vulkan backend (vt-bench-gpu) and PyTorch eager
 # (torch_bench.py) on the same shapes, then table.py pairs them.
 #   bash bench/gpu/run.sh [--quick] [path/to/vt-bench-gpu]
-# Writes table.txt (also printed), vt_gpu.txt, torch_gpu.txt and errors.txt to
+# Writes table.txt (also printed), vt_gpu.txt, torch_gpu.txt, tiles.txt and errors.txt to
 # $OUT (default /tmp/vt-gpu). About 3 minutes on an H100; every step is
 # time-boxed so that the whole stays under 9 minutes (a device call's limit is
 # 10). vitrail runs one section at a time; a section that fails quickly (not by
@@ -61,8 +61,19 @@ rc=$?
 { echo "== torch_bench.py (rc $rc, ${SECONDS}s into the run)"; tail -n 20 "$work/torch.err"; } >> "$work/errors.txt"
 [ $rc -ne 0 ] && note="$note torch_bench.py failed (rc $rc$([ $rc -eq 124 ] && echo ', timed out')): $(tail -n 1 "$work/torch.err");"
 vitrail dit 120 60
-vitrail ditxl 300 0
+vitrail ditxl 300 30
+# every GEMM block variant forced in turn on the matmul shapes (VITRAIL_VK_TILE:
+# 0 128x128, 1 64x64, 2 32x64, 3 128x128 half-depth, 4 128x64; the f16 rows are
+# the cooperative-matrix blocks 0 large / 1 small where that path is on), the
+# measurements behind the backend's choice of block (core/vulkan/vk_matmul.c)
+: > "$out/tiles.txt"
+for t in 0 1 2 3 4; do
+  [ $((budget - SECONDS)) -lt 15 ] && break
+  echo "# VITRAIL_VK_TILE=$t" >> "$out/tiles.txt"
+  VITRAIL_VK_TILE=$t timeout 30 "$bin" matmul 2>> "$work/errors.txt" | grep -v '^#' >> "$out/tiles.txt"
+done
 cp "$work/errors.txt" "$out/errors.txt"
 rm -rf "$work"
 python3 "$here/table.py" "$out/vt_gpu.txt" "$out/torch_gpu.txt" --note "$note" | tee "$out/table.txt"
+cat "$out/tiles.txt"
 echo "(${SECONDS}s)"

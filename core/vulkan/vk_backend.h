@@ -91,9 +91,12 @@ int vt_backend_vulkan_selfcheck(vt_backend *be, vt_vk_path path, double *nmse);
  * staging, tiling and epilogue) and is available wherever f16 weights are
  * (VT_E_UNSUPPORTED otherwise); off: back to the real shader, if any. */
 int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
+/* The register-tiled GEMM's block variants: 0 128x128, 1 64x64, 2 32x64,
+ * 3 128x128 with half-depth slices, 4 128x64. */
+#define VT_VK_GEMM_TILES 5
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
- * its path (0 large, 1 medium, 2 small; COOP has 0 and 1), or with -1 pick by
- * shape again (and gemv for few rows). */
+ * its path (0 .. VT_VK_GEMM_TILES - 1; COOP has 0 large and 1 small), or with
+ * -1 pick by shape again (and gemv for few rows). */
 void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
 /* Commands and barriers recorded since creation. */
 void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);

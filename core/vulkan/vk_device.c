@@ -482,7 +482,10 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
     vkGetDeviceQueue(vk->dev, vk->qfamily, 0, &vk->queue);
     if (push) vk->push_set = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(vk->dev, "vkCmdPushDescriptorSetKHR");
     vk->use_f16 = vk->has_f16 && env_flag("VITRAIL_VK_F16", 1);
-    vk->force_tile = -1;
+    /* one block variant for every product (vt_backend_vulkan_force_tile's
+     * numbers): for measuring the variants against each other (bench/gpu) */
+    const char *tile = getenv("VITRAIL_VK_TILE");
+    vk->force_tile = tile && tile[0] >= '0' && tile[0] < '0' + VT_VK_GEMM_TILES && !tile[1] ? tile[0] - '0' : -1;
     const char *bar = getenv("VITRAIL_VK_BARRIERS");
     vk->all_barriers = bar && strcmp(bar, "all") == 0;
 

@@ -23,6 +23,10 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_L_H,   /* the same with f16 B (weights) */
     VT_VK_SH_GEMM_M_H,
     VT_VK_SH_GEMM_S_H,
+    VT_VK_SH_GEMM_X,     /* 128x128 blocks with half-depth slices */
+    VT_VK_SH_GEMM_W,     /* 128x64 */
+    VT_VK_SH_GEMM_X_H,
+    VT_VK_SH_GEMM_W_H,
     VT_VK_SH_GEMV,       /* few rows (M <= 8) */
     VT_VK_SH_GEMV_H,
     VT_VK_SH_GEMM_COOP_L, /* NV cooperative matrix, f16 B, 128x128 blocks */

@@ -32,14 +32,16 @@ typedef struct gemm_push {
 #define SELFCHECK_F16 1e-6
 #define SELFCHECK_COOP 1e-5
 
-/* The block shapes of gemm_tile.comp's variants, largest first. */
+/* The block shapes of gemm_tile.comp's variants (VT_VK_GEMM_TILES of them). */
 static const struct {
     vt_vk_shader f32, f16;
     uint32_t bm, bn;
-} tiles[3] = {
+} tiles[VT_VK_GEMM_TILES] = {
     {VT_VK_SH_GEMM_L, VT_VK_SH_GEMM_L_H, 128, 128},
     {VT_VK_SH_GEMM_M, VT_VK_SH_GEMM_M_H, 64, 64},
     {VT_VK_SH_GEMM_S, VT_VK_SH_GEMM_S_H, 32, 64},
+    {VT_VK_SH_GEMM_X, VT_VK_SH_GEMM_X_H, 128, 128},
+    {VT_VK_SH_GEMM_W, VT_VK_SH_GEMM_W_H, 128, 64},
 };
 
 static const struct {
@@ -52,11 +54,16 @@ static uint64_t n_groups(uint32_t M, uint32_t N, uint32_t bm, uint32_t bn, uint3
     return (uint64_t)((M + bm - 1) / bm) * ((N + bn - 1) / bn) * batch;
 }
 
-/* The largest block that still gives every multiprocessor work: big blocks
- * reuse each loaded value more, small ones spread a small product wider. */
+/* The block by the product's size, from the block sweep on an H200
+ * (docs/performance.md, 2026-12-03; bench/gpu/run.sh's tiles.txt): 128x64 when
+ * it gives every multiprocessor two blocks (36.6 TFLOP/s at 8192x1152x4608,
+ * against 30.3 for 64x64), 64x64 when that gives each one, else 32x64 to spread
+ * a small product wider. The 128x128 blocks (8x8 per invocation) ran at 2.2
+ * TFLOP/s there and are never picked; they stay tested, reachable by
+ * VITRAIL_VK_TILE. */
 static int pick_tile(const vt_vk *vk, uint32_t M, uint32_t N, uint32_t batch) {
     const uint64_t sm = vk->sm_count;
-    if (n_groups(M, N, tiles[0].bm, tiles[0].bn, batch) >= 2 * sm) return 0;
+    if (n_groups(M, N, tiles[4].bm, tiles[4].bn, batch) >= 2 * sm) return 4;
     if (n_groups(M, N, tiles[1].bm, tiles[1].bn, batch) >= sm) return 1;
     return 2;
 }
@@ -98,7 +105,7 @@ static int run_tile(vt_vk *vk, const gemm_job *j, int tile) {
     const int vec_a = a_k ? aligned4(p->a_off, p->a_sm, p->a_bs, p->K) : p->a_sm == 1 && aligned4(p->a_off, p->a_sk, p->a_bs, p->M);
     const int vec_b = b_k ? aligned4(p->b_off, p->b_sn, p->b_bs, p->K) : p->b_sn == 1 && aligned4(p->b_off, p->b_sk, p->b_bs, p->N);
     const uint32_t spec[4] = {(uint32_t)a_k, (uint32_t)b_k, (uint32_t)vec_a, (uint32_t)vec_b};
-    const int t = tile >= 0 && tile < 3 ? tile : pick_tile(vk, p->M, p->N, j->batch);
+    const int t = tile >= 0 && tile < VT_VK_GEMM_TILES ? tile : pick_tile(vk, p->M, p->N, j->batch);
     return run_blocks(vk, j->b_half ? tiles[t].f16 : tiles[t].f32, spec, j, tiles[t].bm, tiles[t].bn);
 }
 
@@ -118,9 +125,9 @@ static int coop_fits(const gemm_job *j) {
 }
 
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
-    const int t = tile >= 0 && tile < 2
-                      ? tile
-                      : (n_groups(j->p.M, j->p.N, coop_tiles[0].bm, coop_tiles[0].bn, 1) >= vk->sm_count ? 0 : 1);
+    /* the 64x64 block: on the H200 it matched or beat the 128x128 one at every
+     * swept shape (70.6 against 61.6 TFLOP/s at 8192x1152x4608) */
+    const int t = tile >= 0 && tile < 2 ? tile : 1;
     return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, coop_tiles[t].bm, coop_tiles[t].bn);
 }
 
@@ -354,7 +361,7 @@ static int selfcheck(vt_vk *vk, vt_vk_path path, double *nmse) {
     if (!rc) rc = linear_with(vk, (lin_how){VT_VK_PATH_F32, -1}, &ty0, &tx, &tw, &tb, VT_ACT_GELU_TANH);
     if (!rc) rc = vt_vk_download(be, by0, 0, r0, (size_t)M * N * sizeof(float));
     double worst = 0;
-    const int variants = path == VT_VK_PATH_COOP ? 2 : 3;
+    const int variants = path == VT_VK_PATH_COOP ? 2 : VT_VK_GEMM_TILES;
     for (int t = 0; !rc && t < variants; t++) {
         rc = linear_with(vk, (lin_how){path, t}, &ty, &tx, &tw, &tb, VT_ACT_GELU_TANH);
         if (!rc) rc = vt_vk_download(be, by, 0, r1, (size_t)M * N * sizeof(float));
