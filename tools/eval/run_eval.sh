@@ -14,8 +14,8 @@
 #   PROMPTS       the prompts file (default: assets/eval/prompts.tsv)
 #   VITRAIL_ARGS  extra options for every generation (e.g. "--steps 20 --device vulkan")
 #   FRAMES        clip length (default 8, the world's clips)
-#   ONLY          comma-separated categories or tasks to generate (default: all); the
-#                 generation seeds are those of the full run
+#   ONLY          comma-separated categories, tasks or item ids to generate (default:
+#                 all); the generation seeds are those of the full run
 # Outputs already present are kept (a run can be resumed). Failed generations
 # are listed in OUTDIR/errors.log; their files are missing and count as
 # failures. The scores go to OUTDIR/scores.txt and OUTDIR/scores.json.
@@ -68,8 +68,10 @@ while IFS=$'\t' read -r id category task text source; do
     case $id in '#'* | '') continue ;; esac
     n=$((n + 1))
     seed=$((1000 * n))
-    # ONLY=a,b runs those categories or tasks alone (seeds stay those of the full run)
-    if [ -n "${ONLY:-}" ] && [[ ",$ONLY," != *",$category,"* && ",$ONLY," != *",$task,"* ]]; then continue; fi
+    # ONLY=a,b runs those categories, tasks or items alone (seeds stay those of the full run)
+    if [ -n "${ONLY:-}" ] && [[ ",$ONLY," != *",$category,"* && ",$ONLY," != *",$task,"* && ",$ONLY," != *",$id,"* ]]; then
+        continue
+    fi
     base=$OUT/$id
     case $task in t2v | animate) ext=mp4 ;; *) ext=png ;; esac
     if [ -f "${base}_s$((SEEDS - 1)).$ext" ]; then continue; fi

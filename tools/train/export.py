@@ -2,6 +2,11 @@
 (safetensors, F16 weights, config + vocabulary + provenance in __metadata__).
 
     python3 tools/train/export.py PARTS_DIR OUT.safetensors [--eval TABLE.md]
+                                  [--seen-before IMAGES CLIPS]
+
+train.py counts the examples a run saw from its --init weights on; --seen-before
+adds what those weights had already seen (their file's "training" metadata
+says), so the metadata states the whole history.
 """
 import argparse
 import hashlib
@@ -22,6 +27,8 @@ def main():
     a.add_argument("out")
     a.add_argument("--eval", help="a file whose text goes into the metadata as \"eval\"")
     a.add_argument("--name", default="vitrail-shapes-64")
+    a.add_argument("--seen-before", nargs=2, type=int, default=[0, 0], metavar=("IMAGES", "CLIPS"),
+                   help="images and clips the --init weights had seen before this run")
     args = a.parse_args()
     meta = json.load(open(os.path.join(args.parts, "meta.json")))
     tensors = {}
@@ -40,7 +47,8 @@ def main():
         "training": "rectified flow, logit-normal t, AdamW lr %g, warmup %d, image batch %d, clip batch %d every %d steps, "
                     "CFG dropout %g, bf16 autocast; %d steps, %d images and %d clips seen (tools/train, docs/training.md)"
                     % (tr["lr"], tr["warmup"], tr["image_batch"], tr["clip_batch"], tr["clip_every"], tr["cfg_drop"],
-                       meta["step"], meta["seen"]["image"], meta["seen"]["clip"]),
+                       meta["step"], meta["seen"]["image"] + args.seen_before[0],
+                       meta["seen"]["clip"] + args.seen_before[1]),
         "steps": str(meta["step"]),
     }
     if tr.get("init") or tr.get("shift") or tr.get("anneal"):
