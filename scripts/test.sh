@@ -43,7 +43,18 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan >/dev/null
 # halt_on_error: a UBSan report fails the test instead of scrolling past.
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+# Lavapipe keeps a one-time allocation (128 bytes, made under pthread_once) in a
+# global of its own; when vkDestroyInstance unloads the driver that global goes
+# away and LeakSanitizer reports the block as leaked from an "<unknown module>"
+# (a bare vkCreateInstance/vkDestroyInstance program shows it too, with Debian
+# 12's mesa-vulkan-drivers 22.3.6-1+deb12u2). Preloading the driver keeps it
+# mapped, so the block stays reachable and nothing of ours is hidden: a real
+# leak is still reported (checked with a deliberate one). ASan must then be told
+# not to insist on being first in the library list.
+lvp=$(sed -n 's/.*"library_path": *"\([^"]*\)".*/\1/p' /usr/share/vulkan/icd.d/lvp_icd.*.json 2>/dev/null | head -n 1)
+asan_opts=detect_leaks=1:abort_on_error=1
+if [ -n "$lvp" ] && [ -f "$lvp" ]; then asan_opts=$asan_opts:verify_asan_link_order=0; else lvp=; fi
+ASAN_OPTIONS=$asan_opts UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 LD_PRELOAD=$lvp \
   meson test -C build-asan --print-errorlogs --num-processes 2 --no-suite vulkan-validation
 tally build-asan
 
