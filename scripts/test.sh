@@ -43,8 +43,9 @@ if [ ! -f build-asan/build.ninja ]; then
 fi
 ninja -C build-asan >/dev/null
 # halt_on_error: a UBSan report fails the test instead of scrolling past.
-# Lavapipe keeps a one-time allocation (128 bytes, made under pthread_once) in a
-# global of its own; when vkDestroyInstance unloads the driver that global goes
+# Lavapipe (or a library it loads, such as LLVM) keeps a one-time allocation (128
+# bytes, made under pthread_once) in a global; when vkDestroyInstance unloads the
+# driver that global goes
 # away and LeakSanitizer reports the block as leaked from an "<unknown module>"
 # (a bare vkCreateInstance/vkDestroyInstance program shows it too, with Debian
 # 12's mesa-vulkan-drivers 22.3.6-1+deb12u2). Preloading the driver keeps it
