@@ -111,7 +111,9 @@ def main():
     ema = copy.deepcopy(net).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    # fused AdamW (one kernel for all parameters) where this torch has it on this device
+    fused = {"fused": True} if dev.type == "cuda" and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames else {}
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99), **fused)
     step, seen = 0, {"image": 0, "clip": 0}
     if ck:
         net.load_state_dict(ck["net"])
@@ -122,6 +124,7 @@ def main():
     elif args.init:
         step, seen = meta["step"], meta["seen"]
     step0 = step
+    ema_p, net_p = list(ema.parameters()), list(net.parameters())
     n_params = sum(p.numel() for p in net.parameters())
     print("parameters: %d (%.1f MiB as f16)" % (n_params, n_params * 2 / 2**20), flush=True)
 
@@ -186,8 +189,11 @@ def main():
         opt.step()
         d = min(args.ema, (1 + step) / (10 + step))
         with torch.no_grad():
-            for pe, pn in zip(ema.parameters(), net.parameters()):
-                pe.lerp_(pn, 1 - d)
+            if hasattr(torch, "_foreach_lerp_"):  # one launch for all tensors, not one each
+                torch._foreach_lerp_(ema_p, net_p, 1 - d)
+            else:
+                for pe, pn in zip(ema_p, net_p):
+                    pe.lerp_(pn, 1 - d)
         step += 1
         seen[kind] += B
         losses[kind].append(loss.item() if step % 25 == 0 else None)
