@@ -19,6 +19,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -37,6 +38,9 @@ def parse():
     a.add_argument("--ckpt", required=True, help="checkpoint to resume from and write to")
     a.add_argument("--out", help="folder for the EMA weights (f16 parts) and the log after the run")
     a.add_argument("--time-budget", type=float, default=540, help="seconds of training in this run")
+    a.add_argument("--save-every", type=float, default=0,
+                   help="also write the EMA parts to OUT.snap every this many seconds (0: only at the end), so a "
+                        "run killed at the machine's limit still leaves weights behind")
     a.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in total (0: no limit)")
     a.add_argument("--image-batch", type=int, default=256)
     a.add_argument("--clip-batch", type=int, default=32)
@@ -142,6 +146,7 @@ def main():
     gen = torch.Generator(device="cpu").manual_seed(args.seed * 7919 + step)
     gdev = torch.Generator(device=dev).manual_seed(args.seed * 104729 + step)
     log, t_last, wait, losses = [], time.time(), 0.0, {"image": [], "clip": []}
+    t_snap = t_last
     while True:
         if time.time() - t_start > args.time_budget or (args.max_steps and step >= args.max_steps):
             break
@@ -207,6 +212,12 @@ def main():
             print(json.dumps(line), flush=True)
             log.append(line)
             t_last, wait, losses = time.time(), 0.0, {"image": [], "clip": []}
+        if args.out and args.save_every and time.time() - t_snap > args.save_every:
+            snap = args.out.rstrip("/") + ".snap"
+            write_parts(ema, cfg, vocab, step, seen, args, prior_log + log, snap + ".tmp")
+            shutil.rmtree(snap, ignore_errors=True)
+            os.replace(snap + ".tmp", snap)  # never a half-written snapshot under the final name
+            t_snap = time.time()
     os.makedirs(os.path.dirname(os.path.abspath(args.ckpt)), exist_ok=True)
     torch.save({"config": cfg, "vocab": vocab, "net": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                 "step": step, "seen": seen, "log": prior_log + log}, args.ckpt + ".tmp")
@@ -214,14 +225,14 @@ def main():
     print("saved step %d (%d images, %d clips seen) after %.0f s" % (step, seen["image"], seen["clip"], time.time() - t_start),
           flush=True)
     if args.out:
-        write_parts(ema, cfg, vocab, step, seen, args, prior_log + log)
+        write_parts(ema, cfg, vocab, step, seen, args, prior_log + log, args.out)
     os._exit(0)  # the loader workers are endless: do not wait for them
 
 
-def write_parts(ema, cfg, vocab, step, seen, args, log):
+def write_parts(ema, cfg, vocab, step, seen, args, log, out):
     """EMA weights as f16 in parts of at most 15 MiB (the GPU machine returns
     files of at most 16 MiB), with the config and vocabulary; export.py joins them."""
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     t = ema.file_tensors()
     part, size, k = {}, 0, 0
     names = sorted(t)
@@ -229,10 +240,10 @@ def write_parts(ema, cfg, vocab, step, seen, args, log):
         part[n] = t[n].half()
         size += part[n].numel() * 2
         if size > 15 * 2**20 or i == len(names) - 1:
-            torch.save(part, os.path.join(args.out, "ema_part%d.pt" % k))
+            torch.save(part, os.path.join(out, "ema_part%d.pt" % k))
             part, size, k = {}, 0, k + 1
     json.dump({"config": cfg, "vocab": vocab, "step": step, "seen": seen, "parts": k, "seed": args.seed,
-               "args": vars(args), "log": log}, open(os.path.join(args.out, "meta.json"), "w"))
+               "args": vars(args), "log": log}, open(os.path.join(out, "meta.json"), "w"))
 
 
 if __name__ == "__main__":
