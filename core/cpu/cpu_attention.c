@@ -110,6 +110,7 @@ typedef struct attn_plan {
     int tile[3];      /* windowed: queries per tile along each axis, in sub-axis units */
     int64_t tmax[3];  /* windowed: tiles along each axis in residue class 0 (the longest) */
     int64_t n_items;
+    int wide;         /* 16-float vectors fit one register (AVX-512): 8-way register blocking, else 4 */
 } attn_plan;
 
 /* One tile of queries and its running softmax state. */
@@ -186,35 +187,19 @@ typedef float v16 __attribute__((vector_size(TQ * sizeof(float))));
 
 /* st[j][·] = Σ_c k_j[c] · qt[c][·] for the chunk's nk keys, 8 keys at a time
  * (8 accumulators keep the FMA pipes busy; each query vector is loaded once per
- * 8 keys). */
-VT_CLONES static void scores(const qtile *T, float *st, const float *const *kp, int nk, int d) {
+ * 8 keys). With AVX-512 each 16-float accumulator is one zmm register. */
+VT_CLONES static void scores_wide(const qtile *T, float *st, const float *const *kp, int nk, int d) {
     const float *qt = T->qt;
     int j = 0;
     for (; j + 8 <= nk; j += 8) {
-        const float *k0 = kp[j], *k1 = kp[j + 1], *k2 = kp[j + 2], *k3 = kp[j + 3];
-        const float *k4 = kp[j + 4], *k5 = kp[j + 5], *k6 = kp[j + 6], *k7 = kp[j + 7];
-        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+        v16 acc[8];
+        for (int u = 0; u < 8; u++) acc[u] = (v16){0};
         for (int c = 0; c < d; c++) {
             v16 q;
             LD(q, qt + c * TQ);
-            a0 += k0[c] * q;
-            a1 += k1[c] * q;
-            a2 += k2[c] * q;
-            a3 += k3[c] * q;
-            a4 += k4[c] * q;
-            a5 += k5[c] * q;
-            a6 += k6[c] * q;
-            a7 += k7[c] * q;
+            for (int u = 0; u < 8; u++) acc[u] += kp[j + u][c] * q;
         }
-        float *o = st + (size_t)j * TQ;
-        ST(o, a0);
-        ST(o + TQ, a1);
-        ST(o + 2 * TQ, a2);
-        ST(o + 3 * TQ, a3);
-        ST(o + 4 * TQ, a4);
-        ST(o + 5 * TQ, a5);
-        ST(o + 6 * TQ, a6);
-        ST(o + 7 * TQ, a7);
+        for (int u = 0; u < 8; u++) ST(st + (size_t)(j + u) * TQ, acc[u]);
     }
     for (; j < nk; j++) {
         const float *k0 = kp[j];
@@ -225,6 +210,126 @@ VT_CLONES static void scores(const qtile *T, float *st, const float *const *kp, 
             a0 += k0[c] * q;
         }
         ST(st + (size_t)j * TQ, a0);
+    }
+}
+
+/* Without AVX-512, GCC lowers a 16-float vector to two halves that it moves
+ * through the stack and general registers at every operation (seen in the AVX2
+ * clone: vmovq/vpinsrq around each add; full attention at 4096 tokens ran 6x
+ * slower than sgemm on the materialised scores). The narrow kernels hold each
+ * 16-lane row as two native 8-float vectors instead; per lane the arithmetic is
+ * the same, so the results are too. */
+typedef float v8 __attribute__((vector_size(8 * sizeof(float))));
+#define LD8(v, p) memcpy(&(v), (p), sizeof(v8))
+#define ST8(p, v) memcpy((p), &(v), sizeof(v8))
+
+VT_CLONES static void scores_narrow(const qtile *T, float *st, const float *const *kp, int nk, int d) {
+    const float *qt = T->qt;
+    int j = 0;
+    for (; j + 4 <= nk; j += 4) {
+        const float *k0 = kp[j], *k1 = kp[j + 1], *k2 = kp[j + 2], *k3 = kp[j + 3];
+        v8 a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+        for (int c = 0; c < d; c++) {
+            v8 qa, qb;
+            LD8(qa, qt + c * TQ);
+            LD8(qb, qt + c * TQ + 8);
+            a0 += k0[c] * qa;
+            b0 += k0[c] * qb;
+            a1 += k1[c] * qa;
+            b1 += k1[c] * qb;
+            a2 += k2[c] * qa;
+            b2 += k2[c] * qb;
+            a3 += k3[c] * qa;
+            b3 += k3[c] * qb;
+        }
+        float *o = st + (size_t)j * TQ;
+        ST8(o, a0);
+        ST8(o + 8, b0);
+        ST8(o + TQ, a1);
+        ST8(o + TQ + 8, b1);
+        ST8(o + 2 * TQ, a2);
+        ST8(o + 2 * TQ + 8, b2);
+        ST8(o + 3 * TQ, a3);
+        ST8(o + 3 * TQ + 8, b3);
+    }
+    for (; j < nk; j++) {
+        const float *k0 = kp[j];
+        v8 a0 = {0}, b0 = {0};
+        for (int c = 0; c < d; c++) {
+            v8 qa, qb;
+            LD8(qa, qt + c * TQ);
+            LD8(qb, qt + c * TQ + 8);
+            a0 += k0[c] * qa;
+            b0 += k0[c] * qb;
+        }
+        ST8(st + (size_t)j * TQ, a0);
+        ST8(st + (size_t)j * TQ + 8, b0);
+    }
+}
+
+/* 16-float vectors are single registers only with AVX-512. VITRAIL_CPU_WIDE=0|1
+ * forces one kernel family, so the test suite runs both on any x86 machine. */
+static int wide_registers(void) {
+    const char *e = getenv("VITRAIL_CPU_WIDE");
+    if (e && (e[0] == '0' || e[0] == '1') && !e[1]) return e[0] == '1';
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
+static void scores(const qtile *T, float *st, const float *const *kp, int nk, int d, int wide) {
+    if (wide) scores_wide(T, st, kp, nk, d);
+    else scores_narrow(T, st, kp, nk, d);
+}
+
+/* ot[c][·] = corr ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·] with 8-float halves, four
+ * channels at a time (eight accumulator registers). */
+VT_CLONES static void accumulate_pv_narrow(qtile *T, const float *st, const float *const *vp, int nk, int d,
+                                           const float *corr) {
+    v8 ca, cb;
+    LD8(ca, corr);
+    LD8(cb, corr + 8);
+    int c = 0;
+    for (; c + 4 <= d; c += 4) {
+        v8 oa[4], ob[4];
+        for (int u = 0; u < 4; u++) {
+            LD8(oa[u], T->ot + (c + u) * TQ);
+            LD8(ob[u], T->ot + (c + u) * TQ + 8);
+            oa[u] *= ca;
+            ob[u] *= cb;
+        }
+        for (int j = 0; j < nk; j++) {
+            const float *v = vp[j] + c;
+            v8 pa, pb;
+            LD8(pa, st + (size_t)j * TQ);
+            LD8(pb, st + (size_t)j * TQ + 8);
+            for (int u = 0; u < 4; u++) {
+                oa[u] += v[u] * pa;
+                ob[u] += v[u] * pb;
+            }
+        }
+        for (int u = 0; u < 4; u++) {
+            ST8(T->ot + (c + u) * TQ, oa[u]);
+            ST8(T->ot + (c + u) * TQ + 8, ob[u]);
+        }
+    }
+    for (; c < d; c++) {
+        v8 oa, ob;
+        LD8(oa, T->ot + c * TQ);
+        LD8(ob, T->ot + c * TQ + 8);
+        oa *= ca;
+        ob *= cb;
+        for (int j = 0; j < nk; j++) {
+            v8 pa, pb;
+            LD8(pa, st + (size_t)j * TQ);
+            LD8(pb, st + (size_t)j * TQ + 8);
+            oa += vp[j][c] * pa;
+            ob += vp[j][c] * pb;
+        }
+        ST8(T->ot + c * TQ, oa);
+        ST8(T->ot + c * TQ + 8, ob);
     }
 }
 
@@ -350,9 +455,42 @@ VT_CLONES static void mask_compare(const qtile *T, float *st, const int *kc, int
     }
 }
 
+/* ot[c][·] = cv ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·], eight channels at a time (AVX-512) */
+VT_CLONES static void accumulate_pv_wide(qtile *T, const float *st, const float *const *vp, int nk, int d, const float *corr) {
+    const int CB = 8;
+    v16 cv;
+    LD(cv, corr);
+    int c = 0;
+    for (; c + CB <= d; c += CB) {
+        v16 o[8];
+        for (int u = 0; u < CB; u++) {
+            LD(o[u], T->ot + (c + u) * TQ);
+            o[u] *= cv;
+        }
+        for (int j = 0; j < nk; j++) {
+            const float *v = vp[j] + c;
+            v16 p;
+            LD(p, st + (size_t)j * TQ);
+            for (int u = 0; u < CB; u++) o[u] += v[u] * p;
+        }
+        for (int u = 0; u < CB; u++) ST(T->ot + (c + u) * TQ, o[u]);
+    }
+    for (; c < d; c++) {
+        v16 o;
+        LD(o, T->ot + c * TQ);
+        o *= cv;
+        for (int j = 0; j < nk; j++) {
+            v16 p;
+            LD(p, st + (size_t)j * TQ);
+            o += vp[j][c] * p;
+        }
+        ST(T->ot + c * TQ, o);
+    }
+}
+
 /* The online-softmax update: new running max, rescale of the old sum and
  * output by exp(m_old − m_new), probabilities, and ot += vᵀ·p. */
-VT_CLONES static void update(qtile *T, float *st, const float *const *vp, int nk, int d) {
+VT_CLONES static void update(qtile *T, float *st, const float *const *vp, int nk, int d, int wide) {
     float mx[TQ], corr[TQ], sh[TQ], sum[TQ] = {0};
     {
         /* the running max as whole vectors (GCC leaves a per-lane loop scalar) */
@@ -382,42 +520,9 @@ VT_CLONES static void update(qtile *T, float *st, const float *const *vp, int nk
         T->l[i] = T->l[i] * corr[i] + sum[i];
         T->m[i] = mx[i];
     }
-    /* ot[c][·] = corr ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·], eight channels at a time */
-    v16 cv;
-    LD(cv, corr);
-    int c = 0;
-    for (; c + 8 <= d; c += 8) {
-        v16 o[8];
-        for (int u = 0; u < 8; u++) {
-            LD(o[u], T->ot + (c + u) * TQ);
-            o[u] *= cv;
-        }
-        for (int j = 0; j < nk; j++) {
-            const float *v = vp[j] + c;
-            v16 p;
-            LD(p, st + (size_t)j * TQ);
-            o[0] += v[0] * p;
-            o[1] += v[1] * p;
-            o[2] += v[2] * p;
-            o[3] += v[3] * p;
-            o[4] += v[4] * p;
-            o[5] += v[5] * p;
-            o[6] += v[6] * p;
-            o[7] += v[7] * p;
-        }
-        for (int u = 0; u < 8; u++) ST(T->ot + (c + u) * TQ, o[u]);
-    }
-    for (; c < d; c++) {
-        v16 o;
-        LD(o, T->ot + c * TQ);
-        o *= cv;
-        for (int j = 0; j < nk; j++) {
-            v16 p;
-            LD(p, st + (size_t)j * TQ);
-            o += vp[j][c] * p;
-        }
-        ST(T->ot + c * TQ, o);
-    }
+    /* ot[c][·] = corr ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·] */
+    if (wide) accumulate_pv_wide(T, st, vp, nk, d, corr);
+    else accumulate_pv_narrow(T, st, vp, nk, d, corr);
 }
 
 /* ---- FULL and CROSS: blocks of consecutive queries, every (present) key ---- */
@@ -456,8 +561,8 @@ static void run_contiguous(const attn_plan *P, scratch *S, int64_t item) {
         }
         if (nk == 0) break;
         for (int s = 0; s < nt; s++) {
-            scores(&S->t[s], S->st, S->kp, nk, d);
-            update(&S->t[s], S->st, S->vp, nk, d);
+            scores(&S->t[s], S->st, S->kp, nk, d, P->wide);
+            update(&S->t[s], S->st, S->vp, nk, d, P->wide);
         }
     }
     for (int s = 0; s < nt; s++) end_tile(P, &S->t[s], b, h);
@@ -666,10 +771,10 @@ static void run_windowed(const attn_plan *P, scratch *S, size_t pack_floats, int
                 }
             }
         }
-        scores(T, S->st, S->kp, nk, d);
+        scores(T, S->st, S->kp, nk, d, P->wide);
         if (compare) mask_compare(T, S->st, S->kc, nk);
         else if (any) mask_lanes(S, S->st, S->kc, g.u0, nk);
-        update(T, S->st, S->vp, nk, d);
+        update(T, S->st, S->vp, nk, d, P->wide);
     }
     end_tile(P, T, b, h);
 }
@@ -879,6 +984,7 @@ int vt_cpu_attention(vt_backend *be, const vt_attn_args *a) {
     memset(&P, 0, sizeof P);
     P.a = &A;
     P.scale = a->desc.scale != 0.0f ? a->desc.scale : (float)(1.0 / sqrt((double)a->head_dim));
+    P.wide = wide_registers();
     vt_pool *pool = vt_context_pool(be->ctx);
     const int nt = vt_pool_threads(pool);
     if (a->desc.kind == VT_ATTN_CROSS || a->desc.kind == VT_ATTN_FULL) {
