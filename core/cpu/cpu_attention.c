@@ -192,14 +192,30 @@ VT_CLONES static void scores_wide(const qtile *T, float *st, const float *const 
     const float *qt = T->qt;
     int j = 0;
     for (; j + 8 <= nk; j += 8) {
-        v16 acc[8];
-        for (int u = 0; u < 8; u++) acc[u] = (v16){0};
+        const float *k0 = kp[j], *k1 = kp[j + 1], *k2 = kp[j + 2], *k3 = kp[j + 3];
+        const float *k4 = kp[j + 4], *k5 = kp[j + 5], *k6 = kp[j + 6], *k7 = kp[j + 7];
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
         for (int c = 0; c < d; c++) {
             v16 q;
             LD(q, qt + c * TQ);
-            for (int u = 0; u < 8; u++) acc[u] += kp[j + u][c] * q;
+            a0 += k0[c] * q;
+            a1 += k1[c] * q;
+            a2 += k2[c] * q;
+            a3 += k3[c] * q;
+            a4 += k4[c] * q;
+            a5 += k5[c] * q;
+            a6 += k6[c] * q;
+            a7 += k7[c] * q;
         }
-        for (int u = 0; u < 8; u++) ST(st + (size_t)(j + u) * TQ, acc[u]);
+        float *o = st + (size_t)j * TQ;
+        ST(o, a0);
+        ST(o + TQ, a1);
+        ST(o + 2 * TQ, a2);
+        ST(o + 3 * TQ, a3);
+        ST(o + 4 * TQ, a4);
+        ST(o + 5 * TQ, a5);
+        ST(o + 6 * TQ, a6);
+        ST(o + 7 * TQ, a7);
     }
     for (; j < nk; j++) {
         const float *k0 = kp[j];
@@ -457,13 +473,12 @@ VT_CLONES static void mask_compare(const qtile *T, float *st, const int *kc, int
 
 /* ot[c][·] = cv ⊙ ot[c][·] + Σ_j v_j[c] · p_j[·], eight channels at a time (AVX-512) */
 VT_CLONES static void accumulate_pv_wide(qtile *T, const float *st, const float *const *vp, int nk, int d, const float *corr) {
-    const int CB = 8;
     v16 cv;
     LD(cv, corr);
     int c = 0;
-    for (; c + CB <= d; c += CB) {
+    for (; c + 8 <= d; c += 8) {
         v16 o[8];
-        for (int u = 0; u < CB; u++) {
+        for (int u = 0; u < 8; u++) {
             LD(o[u], T->ot + (c + u) * TQ);
             o[u] *= cv;
         }
@@ -471,9 +486,16 @@ VT_CLONES static void accumulate_pv_wide(qtile *T, const float *st, const float 
             const float *v = vp[j] + c;
             v16 p;
             LD(p, st + (size_t)j * TQ);
-            for (int u = 0; u < CB; u++) o[u] += v[u] * p;
+            o[0] += v[0] * p;
+            o[1] += v[1] * p;
+            o[2] += v[2] * p;
+            o[3] += v[3] * p;
+            o[4] += v[4] * p;
+            o[5] += v[5] * p;
+            o[6] += v[6] * p;
+            o[7] += v[7] * p;
         }
-        for (int u = 0; u < CB; u++) ST(T->ot + (c + u) * TQ, o[u]);
+        for (int u = 0; u < 8; u++) ST(T->ot + (c + u) * TQ, o[u]);
     }
     for (; c < d; c++) {
         v16 o;
