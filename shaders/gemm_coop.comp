@@ -5,6 +5,8 @@
 // subgroup an FM x FN grid of 16x16 fragments. Every BK-deep slice of x (f32,
 // rounded to f16 on the way) and of w is staged in shared memory, rows padded by
 // 16 bytes against bank conflicts, while the next slice is read into registers.
+// STAGES 2 keeps two slices in shared memory, so the next one is written while
+// the current one is multiplied and a slice costs one barrier instead of two.
 // The epilogue goes through a per-subgroup 16x16 scratch, because the layout of
 // an accumulator's elements across invocations is the driver's.
 //
@@ -32,7 +34,13 @@
 #define FM 4     // fragments per subgroup along m
 #define FN 2     // fragments per subgroup along n
 #endif
-#define BK 32u
+#ifndef BK_
+#define BK_ 32   // slice depth: 32 or 64
+#endif
+#ifndef STAGES
+#define STAGES 1 // slices resident in shared memory: 1 or 2
+#endif
+#define BK uint(BK_)
 #define NSG (SG_M * SG_N)
 #define NT (NSG * 32)
 #define BM (SG_M * FM * 16)
@@ -58,8 +66,10 @@ layout(push_constant) uniform Push {
     float alpha;
 } pc;
 
-shared uvec4 As[BM * RS];
-shared uvec4 Bs[BN * RS];
+#define A_STAGE (BM * RS)
+#define B_STAGE (BN * RS)
+shared uvec4 As[STAGES * A_STAGE];
+shared uvec4 Bs[STAGES * B_STAGE];
 shared float Cs[NSG * 256];
 
 uvec4 ra[CHUNKS_A];
@@ -85,14 +95,15 @@ void fetch(uint m0, uint n0, uint k0, uint lid) {
     }
 }
 
-void stash(uint lid) {
+// the registers into stage `st` of shared memory
+void stash(uint lid, uint st) {
     [[unroll]] for (uint i = 0u; i < CHUNKS_A; i++) {
         const uint e = lid + i * NT;
-        As[(e / (BK / 8u)) * RS + e % (BK / 8u)] = ra[i];
+        As[st * A_STAGE + (e / (BK / 8u)) * RS + e % (BK / 8u)] = ra[i];
     }
     [[unroll]] for (uint i = 0u; i < CHUNKS_B; i++) {
         const uint e = lid + i * NT;
-        Bs[(e / (BK / 8u)) * RS + e % (BK / 8u)] = rb[i];
+        Bs[st * B_STAGE + (e / (BK / 8u)) * RS + e % (BK / 8u)] = rb[i];
     }
 }
 
@@ -168,20 +179,37 @@ void main() {
         [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = ACC_ZERO;
 
     fetch(m0, n0, 0u, lid);
+#if STAGES == 2
+    stash(lid, 0u);
+    barrier();
+#endif
+    uint st = 0u;  // the stage holding slice k0
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
+#if STAGES == 1
         barrier();  // the previous slice is consumed
-        stash(lid);
+        stash(lid, 0u);
         barrier();
-        if (k0 + BK < pc.K) fetch(m0, n0, k0 + BK, lid);
+#endif
+        const bool more = k0 + BK < pc.K;
+        if (more) fetch(m0, n0, k0 + BK, lid);
         [[unroll]] for (uint kk = 0u; kk < BK / 16u; kk++) {
             FA_T fa[FM];
             FB_T fb[FN];
-            [[unroll]] for (uint i = 0u; i < FM; i++) LOAD_A(fa[i], (wm * FM * 16u + i * 16u) * RS + kk * 2u);
+            [[unroll]] for (uint i = 0u; i < FM; i++)
+                LOAD_A(fa[i], st * A_STAGE + (wm * FM * 16u + i * 16u) * RS + kk * 2u);
             // B (k, n) = w[n][k]: column n of B is a row of the staged w slice
-            [[unroll]] for (uint j = 0u; j < FN; j++) LOAD_B(fb[j], (wn * FN * 16u + j * 16u) * RS + kk * 2u);
+            [[unroll]] for (uint j = 0u; j < FN; j++)
+                LOAD_B(fb[j], st * B_STAGE + (wn * FN * 16u + j * 16u) * RS + kk * 2u);
             [[unroll]] for (uint i = 0u; i < FM; i++)
                 [[unroll]] for (uint j = 0u; j < FN; j++) MMA(fa[i], fb[j], acc[i][j]);
         }
+#if STAGES == 2
+        // the other stage was last read in the previous slice, which the
+        // barrier ending it closed: it can take the next slice now
+        if (more) stash(lid, st ^ 1u);
+        barrier();
+        st ^= 1u;
+#endif
     }
 
     // epilogue: fragment -> scratch -> alpha, bias, activation -> y, 8 values per lane

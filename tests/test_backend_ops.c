@@ -263,7 +263,10 @@ static void linear_path_case(vt_vk_path path, int tile, int64_t M, int64_t K, in
     ok(cpu->iface->linear(cpu, &y->c, &x->c, &w->c, &b->c, act));
     ok(gpu->iface->linear(gpu, &y->g, &x->g, &w->g, &b->g, act));
     char what[128];
-    snprintf(what, sizeof what, "%s %s (%lld,%lld) N %lld %s %s", vt_vk_path_name(path), tile_name(tile), (long long)M,
+    char tile_s[24];  /* COOP numbers its own variants (VT_VK_COOP_TILES) */
+    if (path == VT_VK_PATH_COOP && tile >= 0) snprintf(tile_s, sizeof tile_s, "variant %d", tile);
+    else snprintf(tile_s, sizeof tile_s, "%s", tile_name(tile));
+    snprintf(what, sizeof what, "%s %s (%lld,%lld) N %lld %s %s", vt_vk_path_name(path), tile_s, (long long)M,
              (long long)K, (long long)N, act_name(act), aligned ? "aligned" : "odd offsets");
     check_bound(y, "linear", what, path_bound(path));
     free_tens();
@@ -296,7 +299,7 @@ END_TEST
 
 START_TEST(coop_shader_emulated) {
     /* gemm_coop.comp with its fragment operations in plain GLSL: the staging
-     * of x (rounded to f16) and of the f16 weights, both block shapes, partial
+     * of x (rounded to f16) and of the f16 weights, every emulated variant, partial
      * blocks and slices, and the epilogue, on any device */
     if (vt_backend_vulkan_coop_emulate(gpu, 1) != VT_OK) {
         printf("coop emulation: %s has no 16-bit storage\n", vt_backend_vulkan_device_name(gpu));
@@ -307,14 +310,21 @@ START_TEST(coop_shader_emulated) {
     ok(vt_backend_vulkan_selfcheck(gpu, VT_VK_PATH_COOP, &e));
     printf("self-check coop (emulated fragments): nmse %.2e\n", e);
     ck_assert_msg(e > 0 && e <= NMSE_COOP, "emulated COOP self-check nmse %g", e);
-    const int64_t shapes[][3] = {{256, 128, 384}, {150, 200, 136}, {9, 8, 17}, {130, 64, 200}};
-    for (int tile = -1; tile <= 1; tile++) {
+    /* (K = 24: one slice, shorter than any variant's depth) */
+    const int64_t shapes[][3] = {{256, 128, 384}, {150, 200, 136}, {9, 8, 17}, {130, 64, 200}, {40, 24, 24}};
+    int n_run = 0;
+    for (int tile = -1; tile < VT_VK_COOP_TILES; tile++) {
+        if (tile >= 0 && !vt_backend_vulkan_coop_tile_usable(gpu, tile)) continue;
+        n_run += tile >= 0;
         vt_backend_vulkan_force_tile(gpu, tile);
-        for (int s = 0; s < 4; s++)
+        for (int s = 0; s < 5; s++)
             linear_path_case(VT_VK_PATH_COOP, tile, shapes[s][0], shapes[s][1], shapes[s][2], (vt_act)(s % 4), 1,
                              1100 + 10 * s);
     }
     vt_backend_vulkan_force_tile(gpu, -1);
+    /* the variants with an emulated build: both shipped blocks, two stages,
+     * 64-deep slices and 4x4 fragment grids (shaders/meson.build) */
+    ck_assert_int_eq(n_run, 5);
     /* shapes the shader does not take fall back: odd K, unaligned x */
     linear_path_case(VT_VK_PATH_COOP, -1, 37, 29, 53, VT_ACT_SILU, 1, 1150);
     linear_path_case(VT_VK_PATH_COOP, -1, 64, 64, 64, VT_ACT_NONE, 0, 1151);

@@ -63,7 +63,7 @@ typedef struct vt_vk_coop_caps {
     int storage16;          /* storageBuffer16BitAccess */
     int memory_model;       /* vulkanMemoryModel (the NV SPIR-V extension needs it) */
     unsigned subgroup_size; /* the shader is written for 32 */
-    unsigned shared_bytes;  /* maxComputeSharedMemorySize; the shader uses 29 KiB */
+    unsigned shared_bytes;  /* maxComputeSharedMemorySize; the 128x128 variant uses 28 KiB */
     int shader_built;       /* this build's glslc compiled gemm_coop.comp */
 } vt_vk_coop_caps;
 
@@ -94,10 +94,18 @@ int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
 /* The register-tiled GEMM's block variants: 0 128x128, 1 64x64, 2 32x64,
  * 3 128x128 with half-depth slices, 4 128x64. */
 #define VT_VK_GEMM_TILES 5
+/* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64 (the default),
+ * 2-8 candidates of other depths, stage counts and fragment grids
+ * (core/vulkan/vk_matmul.c's coop_tiles). */
+#define VT_VK_COOP_TILES 9
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
- * its path (0 .. VT_VK_GEMM_TILES - 1; COOP has 0 large and 1 small), or with
- * -1 pick by shape again (and gemv for few rows). */
+ * its path (0 .. VT_VK_GEMM_TILES - 1, COOP 0 .. VT_VK_COOP_TILES - 1; a
+ * number the path lacks picks by shape), or with -1 pick by shape again (and
+ * gemv for few rows). */
 void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
+/* Whether COOP variant `tile` runs on this device in the current mode (its
+ * shared memory fits; when emulating, an emulated build of it exists). */
+int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile);
 /* Commands and barriers recorded since creation. */
 void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);
 

@@ -485,7 +485,8 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
     /* one block variant for every product (vt_backend_vulkan_force_tile's
      * numbers): for measuring the variants against each other (bench/gpu) */
     const char *tile = getenv("VITRAIL_VK_TILE");
-    vk->force_tile = tile && tile[0] >= '0' && tile[0] < '0' + VT_VK_GEMM_TILES && !tile[1] ? tile[0] - '0' : -1;
+    const int n_tiles = VT_VK_COOP_TILES > VT_VK_GEMM_TILES ? VT_VK_COOP_TILES : VT_VK_GEMM_TILES;
+    vk->force_tile = tile && tile[0] >= '0' && tile[0] < '0' + n_tiles && !tile[1] ? tile[0] - '0' : -1;
     const char *bar = getenv("VITRAIL_VK_BARRIERS");
     vk->all_barriers = bar && strcmp(bar, "all") == 0;
 

@@ -25,7 +25,6 @@ typedef struct gemm_push {
 #define FLAG_BIAS_ROW 8u
 #define GEMV_MAX_M 8u     /* gemv.comp's MMAX */
 #define CONV_TILE 64      /* gemm.comp's block */
-#define COOP_SHARED 28672 /* bytes of shared memory gemm_coop.comp's large variant uses */
 
 /* The self-check's bounds on NMSE against the F32 path: f16 weights round one
  * operand (relative error 2^-11, NMSE ~1e-7 on random data), COOP both. */
@@ -44,11 +43,34 @@ static const struct {
     {VT_VK_SH_GEMM_W, VT_VK_SH_GEMM_W_H, 128, 64},
 };
 
+/* The blocks of gemm_coop.comp's variants (shaders/meson.build's coop_*):
+ * subgroups sg_m x sg_n, each fm x fn fragments of 16x16, slices bk deep,
+ * `stages` of them in shared memory. emu: the variant with emulated fragments,
+ * NONE where its shared memory exceeds lavapipe's 32 KiB (another variant there
+ * has its block shape, depth and stage count). */
+#define NONE VT_VK_SH_COUNT
 static const struct {
     vt_vk_shader sh, emu;
-    uint32_t bm, bn;
-} coop_tiles[2] = {{VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 128, 128},
-                   {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 64, 64}};
+    uint32_t sg_m, sg_n, fm, fn, bk, stages;
+} coop_tiles[VT_VK_COOP_TILES] = {
+    {VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 2, 4, 4, 2, 32, 1},
+    {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 2, 2, 2, 2, 32, 1},
+    {VT_VK_SH_GEMM_COOP_2, NONE, 2, 4, 4, 2, 32, 2},
+    {VT_VK_SH_GEMM_COOP_3, NONE, 2, 4, 4, 2, 64, 1},
+    {VT_VK_SH_GEMM_COOP_4, NONE, 2, 2, 4, 4, 32, 2},
+    {VT_VK_SH_GEMM_COOP_5, NONE, 2, 2, 4, 4, 64, 1},
+    {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2},
+    {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1},
+    {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1},
+};
+#define COOP_DEFAULT 1
+
+/* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves)
+ * and a 16x16 f32 scratch per subgroup. */
+static uint32_t coop_shared(int t) {
+    const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    return coop_tiles[t].stages * (bm + bn) * (coop_tiles[t].bk + 8) * 2 + coop_tiles[t].sg_m * coop_tiles[t].sg_n * 1024;
+}
 
 static uint64_t n_groups(uint32_t M, uint32_t N, uint32_t bm, uint32_t bn, uint32_t batch) {
     return (uint64_t)((M + bm - 1) / bm) * ((N + bn - 1) / bn) * batch;
@@ -124,11 +146,18 @@ static int coop_fits(const gemm_job *j) {
            p->M > GEMV_MAX_M;
 }
 
+int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile) {
+    const vt_vk *vk = vt_vk_of(be);
+    return tile >= 0 && tile < VT_VK_COOP_TILES && coop_shared(tile) <= vk->props.limits.maxComputeSharedMemorySize &&
+           (!vk->coop_emulate || coop_tiles[tile].emu != NONE);
+}
+
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     /* the 64x64 block: on the H200 it matched or beat the 128x128 one at every
      * swept shape (70.6 against 61.6 TFLOP/s at 8192x1152x4608) */
-    const int t = tile >= 0 && tile < 2 ? tile : 1;
-    return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, coop_tiles[t].bm, coop_tiles[t].bn);
+    const int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
+    const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, bm, bn);
 }
 
 /* ---- linear ---- */
@@ -309,8 +338,8 @@ int vt_vk_coop_decide(const vt_vk_coop_caps *c, char *why, size_t cap) {
     else if (c->subgroup_size != 32) {
         snprintf(buf, sizeof buf, "subgroups of %u invocations (the shader is written for 32)", c->subgroup_size);
         w = buf;
-    } else if (c->shared_bytes < COOP_SHARED) {
-        snprintf(buf, sizeof buf, "%u bytes of shared memory (the shader needs %d)", c->shared_bytes, COOP_SHARED);
+    } else if (c->shared_bytes < coop_shared(0)) {
+        snprintf(buf, sizeof buf, "%u bytes of shared memory (the shader needs %u)", c->shared_bytes, coop_shared(0));
         w = buf;
     }
     if (why && cap) snprintf(why, cap, "%s", w ? w : "");
