@@ -95,9 +95,9 @@ int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
  * 3 128x128 with half-depth slices, 4 128x64. */
 #define VT_VK_GEMM_TILES 5
 /* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64 (the default),
- * 2-8 candidates of other depths, stage counts and fragment grids
+ * 2-9 candidates of other depths, stage counts, fragment grids and blocks
  * (core/vulkan/vk_matmul.c's coop_tiles). */
-#define VT_VK_COOP_TILES 9
+#define VT_VK_COOP_TILES 10
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
  * its path (0 .. VT_VK_GEMM_TILES - 1, COOP 0 .. VT_VK_COOP_TILES - 1; a
  * number the path lacks picks by shape), or with -1 pick by shape again (and

@@ -31,13 +31,14 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMV_H,
     VT_VK_SH_GEMM_COOP_L, /* NV cooperative matrix, f16 B, 128x128 blocks */
     VT_VK_SH_GEMM_COOP_S, /* 64x64 */
-    VT_VK_SH_GEMM_COOP_2, /* candidates 2-8 (vk_matmul.c's coop_tiles) */
+    VT_VK_SH_GEMM_COOP_2, /* candidates 2-9 (vk_matmul.c's coop_tiles) */
     VT_VK_SH_GEMM_COOP_3,
     VT_VK_SH_GEMM_COOP_4,
     VT_VK_SH_GEMM_COOP_5,
     VT_VK_SH_GEMM_COOP_6,
     VT_VK_SH_GEMM_COOP_7,
     VT_VK_SH_GEMM_COOP_8,
+    VT_VK_SH_GEMM_COOP_9,
     VT_VK_SH_GEMM_COOP_EMU_L, /* the same, fragments emulated in plain GLSL (tests) */
     VT_VK_SH_GEMM_COOP_EMU_S,
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */

@@ -62,6 +62,7 @@ static const struct {
     {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2},
     {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1},
     {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1},
+    {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1},
 };
 #define COOP_DEFAULT 1
 

@@ -39,6 +39,7 @@ static const struct {
     [VT_VK_SH_GEMM_COOP_6] = {"gemm_coop_6", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_7] = {"gemm_coop_7", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_8] = {"gemm_coop_8", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_9] = {"gemm_coop_9", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_L] = {"gemm_coop_emu_l", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_S] = {"gemm_coop_emu_s", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_6] = {"gemm_coop_emu_6", 4, 0, 1u << 2},
