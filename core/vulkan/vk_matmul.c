@@ -64,7 +64,13 @@ static const struct {
     {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1},
     {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1},
 };
-#define COOP_DEFAULT 1
+/* The variant every product takes unless VITRAIL_VK_TILE forces one: 64x64
+ * blocks with two 32-deep slices resident (one barrier a slice). In the block
+ * sweep on an H100 (docs/performance.md, 2026-12-07) it beat variant 1 (the
+ * same block, one slice resident, the default before) on all four shapes up to
+ * 4096x1152x1152, by 5-8% (53.2 against 49.5 TFLOP/s at 4096x1152x1152); the
+ * 128x128 and 256x128 blocks were slower than both on every shape. */
+#define COOP_DEFAULT 6
 
 /* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves)
  * and a 16x16 f32 scratch per subgroup. */
@@ -154,8 +160,8 @@ int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile) {
 }
 
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
-    /* the 64x64 block: on the H200 it matched or beat the 128x128 one at every
-     * swept shape (70.6 against 61.6 TFLOP/s at 8192x1152x4608) */
+    /* one variant for every size (COOP_DEFAULT), unlike the portable path's
+     * rule: in both sweeps (H200 and H100) no larger block won at any shape */
     const int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
     const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
     return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, bm, bn);
@@ -339,8 +345,9 @@ int vt_vk_coop_decide(const vt_vk_coop_caps *c, char *why, size_t cap) {
     else if (c->subgroup_size != 32) {
         snprintf(buf, sizeof buf, "subgroups of %u invocations (the shader is written for 32)", c->subgroup_size);
         w = buf;
-    } else if (c->shared_bytes < coop_shared(0)) {
-        snprintf(buf, sizeof buf, "%u bytes of shared memory (the shader needs %u)", c->shared_bytes, coop_shared(0));
+    } else if (c->shared_bytes < coop_shared(COOP_DEFAULT)) {
+        snprintf(buf, sizeof buf, "%u bytes of shared memory (the shader needs %u)", c->shared_bytes,
+                 coop_shared(COOP_DEFAULT));
         w = buf;
     }
     if (why && cap) snprintf(why, cap, "%s", w ? w : "");
@@ -363,7 +370,7 @@ static vt_tensor tview(vt_buffer *b, int ndim, int64_t d0, int64_t d1) {
     return t;
 }
 
-/* y_ref on F32 and y on `path` (every block variant of it) for one odd-sized
+/* y_ref on F32 and y on `path` (the block variants it will run) for one odd-sized
  * linear with bias and GELU; *nmse is the worst Σ(y − y_ref)² / Σ y_ref². */
 static int selfcheck(vt_vk *vk, vt_vk_path path, double *nmse) {
     /* M, N not multiples of any block; K a multiple of 8 but not of a slice (32) */
@@ -391,9 +398,17 @@ static int selfcheck(vt_vk *vk, vt_vk_path path, double *nmse) {
     if (!rc) rc = linear_with(vk, (lin_how){VT_VK_PATH_F32, -1}, &ty0, &tx, &tw, &tb, VT_ACT_GELU_TANH);
     if (!rc) rc = vt_vk_download(be, by0, 0, r0, (size_t)M * N * sizeof(float));
     double worst = 0;
-    const int variants = path == VT_VK_PATH_COOP ? 2 : VT_VK_GEMM_TILES;
-    for (int t = 0; !rc && t < variants; t++) {
-        rc = linear_with(vk, (lin_how){path, t}, &ty, &tx, &tw, &tb, VT_ACT_GELU_TANH);
+    /* COOP: the variants products will take (the default, and the one
+     * VITRAIL_VK_TILE forces); the portable paths: all their blocks */
+    int check[VT_VK_GEMM_TILES > 2 ? VT_VK_GEMM_TILES : 2], variants = 0;
+    if (path == VT_VK_PATH_COOP) {
+        check[variants++] = COOP_DEFAULT;
+        if (vk->force_tile != COOP_DEFAULT && vt_backend_vulkan_coop_tile_usable(be, vk->force_tile))
+            check[variants++] = vk->force_tile;
+    } else
+        for (; variants < VT_VK_GEMM_TILES; variants++) check[variants] = variants;
+    for (int v = 0; !rc && v < variants; v++) {
+        rc = linear_with(vk, (lin_how){path, check[v]}, &ty, &tx, &tw, &tb, VT_ACT_GELU_TANH);
         if (!rc) rc = vt_vk_download(be, by, 0, r1, (size_t)M * N * sizeof(float));
         double num = 0, den = 0;
         for (int i = 0; !rc && i < M * N; i++) {
