@@ -68,8 +68,8 @@ static const struct {
  * blocks with two 32-deep slices resident (one barrier a slice). In the block
  * sweep on an H100 (docs/performance.md, 2026-12-07) it beat variant 1 (the
  * same block, one slice resident, the default before) on all four shapes up to
- * 4096x1152x1152, by 5-8% (53.2 against 49.5 TFLOP/s at 4096x1152x1152); the
- * 128x128 and 256x128 blocks were slower than both on every shape. */
+ * 4096x1152x1152, by 5-8% (53.2 against 49.5 TFLOP/s at 4096x1152x1152); every
+ * 128x128 and 256x128 block was slower than it on each of those shapes. */
 #define COOP_DEFAULT 6
 
 /* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves)
@@ -161,7 +161,7 @@ int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile) {
 
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     /* one variant for every size (COOP_DEFAULT), unlike the portable path's
-     * rule: in both sweeps (H200 and H100) no larger block won at any shape */
+     * rule: in the sweeps no larger block beat the 64x64 default at any shape */
     const int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
     const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
     return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, bm, bn);

@@ -32,7 +32,9 @@ ids=$(cut -f1 "$OUT/edit.tsv" "$OUT/animate.tsv" | paste -sd, -)
 
 echo "# token_prune keep ratio on the edit and animate tasks ($(basename "$MODEL"), default sampler and steps, CPU)"
 echo "# edit: all $(wc -l < "$OUT/edit.tsv") held-out edit items, seed 0 of the main run's seeds; animate: the first $ANIMATE animate items of prompts.tsv, 1 seed."
-echo "# keep 0.5 is the animate preset's default (and was the edit preset's until 2026-12-07; it is 1 now). GenEval-style scores (every clause must hold):"
+# the presets' own keep ratios, read from their files rather than restated here
+preset_keep() { sed -n 's/^token_prune keep_ratio=\([^ ]*\).*/\1/p' "$root/assets/pipelines/$1.txt"; }
+echo "# the presets' keep ratios: edit $(preset_keep edit), animate $(preset_keep img2vid). GenEval-style scores (every clause must hold):"
 for keep in 1 0.5 0.25; do
     dir=$OUT/keep$keep
     ONLY=$ids VITRAIL="$VITRAIL" PROMPTS="$PROMPTS" VITRAIL_ARGS="--set token_prune.keep_ratio=$keep" \
