@@ -9,7 +9,10 @@
  *   vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl]
  * (--quick: small shapes only, for a smoke test; sections: all when none named,
  * so that run.sh can time-box and retry each alone; ditxl, the DiT-XL/2-like
- * forwards, spends most of its time making the two 675M-parameter models). 
+ * forwards, spends most of its time making the two 675M-parameter models).
+ * VT_BENCH_RETIME=1 times each f16 matmul once more after both results were
+ * read back (a '#' line): whether a host read of a large mapped output slows
+ * the GPU work after it (the 8192x1152x4608 f16 question, docs/performance.md).
  * "f32" rows run with f16 weights off (VITRAIL_VK_F16=0's path), "f16" rows on
  * the f16 paths: coop-nv (tensor cores) where the device offers it and its
  * self-check passed, else f16-weights (the portable shaders). */
@@ -107,26 +110,30 @@ typedef struct at_arg { vt_attn_args a; } at_arg;
 static int run_at(void *a) { return be->iface->attention(be, &((at_arg *)a)->a); }
 
 static void bench_matmul(int M, int K, int N) {
-    mm_arg m;
     vt_buffer *bx = buf_random((size_t)M * K, 1, 1.0f), *bw = buf_random((size_t)N * K, 2, 1.0f / sqrtf((float)K));
-    vt_buffer *bb = buf_random((size_t)N, 3, 0.1f), *by;
-    if (be->iface->buffer_alloc(be, (size_t)M * N * sizeof(float), &by)) die("alloc");
-    m.x = tview(bx, 2, M, K, 0);
-    m.w = tview(bw, 2, N, K, 0);
-    m.b = tview(bb, 1, N, 0, 0);
-    m.y = tview(by, 2, M, N, 0);
+    vt_buffer *bb = buf_random((size_t)N, 3, 0.1f), *by[2] = {NULL, NULL};
+    const size_t ny = (size_t)M * N;
+    double ms[2] = {0, 0};
+    const char *path[2];
+    /* both rows are timed before either result is read back: reading a
+     * mapped (ReBAR) output on the host is slow and stays out of the
+     * timed sequence */
+    for (int f16 = 0; f16 < 2; f16++) {
+        if (!(path[f16] = precision(f16))) continue;
+        if (be->iface->buffer_alloc(be, ny * sizeof(float), &by[f16])) die("alloc");
+        mm_arg m = {tview(by[f16], 2, M, N, 0), tview(bx, 2, M, K, 0), tview(bw, 2, N, K, 0), tview(bb, 1, N, 0, 0)};
+        ms[f16] = timed(run_mm, &m, 200);
+    }
     /* the f16 row's result against the f32 row's (a fifth column, which
      * table.py ignores): a block variant forced by VITRAIL_VK_TILE that never
      * ran in CI (too much shared memory for lavapipe) is checked here */
-    const size_t ny = (size_t)M * N;
     float *ref = malloc(ny * sizeof *ref), *got = malloc(ny * sizeof *got);
     if (!ref || !got) die("host memory");
     for (int f16 = 0; f16 < 2; f16++) {
-        const char *path = precision(f16);
-        if (!path) continue;
-        double ms = timed(run_mm, &m, 200);
-        if (be->iface->download(be, by, 0, f16 ? got : ref, ny * sizeof(float))) die("download");
-        printf("matmul_%s_%dx%dx%d %.4f %.1f %s", f16 ? "f16" : "f32", M, K, N, ms, 2.0 * M * N * K / ms * 1e-6, path);
+        if (!by[f16]) continue;
+        if (be->iface->download(be, by[f16], 0, f16 ? got : ref, ny * sizeof(float))) die("download");
+        printf("matmul_%s_%dx%dx%d %.4f %.1f %s", f16 ? "f16" : "f32", M, K, N, ms[f16],
+               2.0 * M * N * K / ms[f16] * 1e-6, path[f16]);
         if (f16) {
             double err = 0, norm = 0;
             for (size_t i = 0; i < ny; i++) err += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]), norm += (double)ref[i] * ref[i];
@@ -135,8 +142,16 @@ static void bench_matmul(int M, int K, int N) {
         printf("\n");
         fflush(stdout);
     }
+    if (getenv("VT_BENCH_RETIME") && by[1]) {
+        precision(1);
+        mm_arg m = {tview(by[1], 2, M, N, 0), tview(bx, 2, M, K, 0), tview(bw, 2, N, K, 0), tview(bb, 1, N, 0, 0)};
+        double t = timed(run_mm, &m, 200);
+        printf("# f16 again after the downloads: %.4f ms %.1f GF/s\n", t, 2.0 * M * N * K / t * 1e-6);
+    }
     free(ref), free(got);
-    be->iface->buffer_free(be, bx), be->iface->buffer_free(be, bw), be->iface->buffer_free(be, bb), be->iface->buffer_free(be, by);
+    be->iface->buffer_free(be, bx), be->iface->buffer_free(be, bw), be->iface->buffer_free(be, bb);
+    for (int f16 = 0; f16 < 2; f16++)
+        if (by[f16]) be->iface->buffer_free(be, by[f16]);
 }
 
 static void bench_attention(const char *name, int side, int kernel, int heads) {
