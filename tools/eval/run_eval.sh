@@ -16,7 +16,8 @@
 #   FRAMES        clip length (default 8, the world's clips)
 #   ONLY          comma-separated categories, tasks or item ids to generate (default:
 #                 all); the generation seeds are those of the full run
-# Outputs already present are kept (a run can be resumed). Failed generations
+# Outputs already present are kept (a run can be resumed, and a run with
+# fewer seeds extended: only the missing seeds of an item are generated). Failed generations
 # are listed in OUTDIR/errors.log; their files are missing and count as
 # failures. The scores go to OUTDIR/scores.txt and OUTDIR/scores.json.
 set -u -o pipefail
@@ -54,11 +55,12 @@ gen() {
     fi
 }
 
-# -b N writes out.ext, out_1.ext, ...: renamed to <id>_s<k>.ext.
+# -b N from seed k writes <id>_s<k>.ext, <id>_s<k>_1.ext, ...: renamed to
+# <id>_s<k+1>.ext, ...
 spread() {
-    local base=$1 ext=$2 k
-    for ((k = 1; k < SEEDS; k++)); do
-        [ -f "${base}_s0_$k.$ext" ] && mv -f "${base}_s0_$k.$ext" "${base}_s$k.$ext"
+    local base=$1 ext=$2 first=$3 j
+    for ((j = 1; first + j < SEEDS; j++)); do
+        [ -f "${base}_s${first}_$j.$ext" ] && mv -f "${base}_s${first}_$j.$ext" "${base}_s$((first + j)).$ext"
     done
 }
 
@@ -74,14 +76,19 @@ while IFS=$'\t' read -r id category task text source; do
     fi
     base=$OUT/$id
     case $task in t2v | animate) ext=mp4 ;; *) ext=png ;; esac
-    if [ -f "${base}_s$((SEEDS - 1)).$ext" ]; then continue; fi
+    # the first seed without an output: a run with fewer seeds is extended,
+    # not redone (output k is seed 1000*n + k whichever run made it)
+    k=0
+    while [ $k -lt "$SEEDS" ] && [ -f "${base}_s$k.$ext" ]; do k=$((k + 1)); done
+    if [ $k -ge "$SEEDS" ]; then continue; fi
     printf '\r[%d/%d] %-14s %s' $((n + 1)) "$total" "$id" "$category" >&2
-    common=(--model "$MODEL" -s "$seed" -b "$SEEDS" -q "${extra[@]}")
+    common=(--model "$MODEL" -s $((seed + k)) -b $((SEEDS - k)) -q "${extra[@]}")
+    out=${base}_s$k.$ext
     case $task in
     t2i)
-        gen "$VITRAIL" generate -p "$text" -o "${base}_s0.png" "${common[@]}" ;;
+        gen "$VITRAIL" generate -p "$text" -o "$out" "${common[@]}" ;;
     t2v)
-        gen "$VITRAIL" generate -p "$text" --frames "$FRAMES" -o "${base}_s0.mp4" "${common[@]}" ;;
+        gen "$VITRAIL" generate -p "$text" --frames "$FRAMES" -o "$out" "${common[@]}" ;;
     edit | animate)
         src_caption=${source%|*}
         src_seed=${source##*|}
@@ -91,15 +98,15 @@ while IFS=$'\t' read -r id category task text source; do
             gen "$VITRAIL" shapes render "$src_caption" --seed "$src_seed" --frames 1 -o "$src" || continue
         fi
         if [ "$task" = edit ]; then
-            gen "$VITRAIL" edit -i "$src" -p "$text" -o "${base}_s0.png" "${common[@]}"
+            gen "$VITRAIL" edit -i "$src" -p "$text" -o "$out" "${common[@]}"
         else
-            gen "$VITRAIL" animate -i "$src" -p "$text" --frames "$FRAMES" -o "${base}_s0.mp4" "${common[@]}"
+            gen "$VITRAIL" animate -i "$src" -p "$text" --frames "$FRAMES" -o "$out" "${common[@]}"
         fi ;;
     *)
         printf 'line for %s: unknown task %s\n' "$id" "$task" >> "$log"
         continue ;;
     esac
-    spread "$base" "$ext"
+    spread "$base" "$ext" "$k"
 done < "$PROMPTS"
 echo >&2
 
