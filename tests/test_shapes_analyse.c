@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -652,8 +654,9 @@ START_TEST(cli_eval) {
 END_TEST
 
 /* tools/eval/run_eval.sh against the CLI as it is: one item of each task,
- * two seeds, the test clip model (16×16, 4 frames, random weights: the scores
- * are noise, the files and their names are what is checked). */
+ * one seed then extended to two, the test clip model (16×16, 4 frames, random
+ * weights: the scores are noise, the files and their names are what is
+ * checked). */
 START_TEST(run_eval_script) {
     const char *data = getenv("VT_TEST_DATA"), *model = getenv("VT_TEST_VIDEO_MODEL"), *bin = getenv("VITRAIL_BIN");
     ck_assert(data && model && bin);
@@ -678,15 +681,30 @@ START_TEST(run_eval_script) {
     fclose(in);
     fclose(out);
     ck_assert_int_eq(got, 4);
-    snprintf(cmd, sizeof cmd,
-             "FRAMES=4 VITRAIL='%s' PROMPTS=%s/p.tsv VITRAIL_ARGS='--steps 1' '%s/../../tools/eval/run_eval.sh' '%s' %s/out 2 "
-             ">/dev/null 2>&1",
-             bin, dir, data, model, dir);
-    ck_assert_int_eq(system(cmd), 0);
+    /* one seed, then extended to two: seed 0's files stay (same inode), seed
+     * 1's are generated and are those of a fresh two-seed run (out2) */
+    ino_t first[4];
+    const char *ext[4] = {"png", "mp4", "png", "mp4"};
+    struct stat st;
+    for (int run = 0; run < 3; run++) {
+        snprintf(cmd, sizeof cmd,
+                 "FRAMES=4 VITRAIL='%s' PROMPTS=%s/p.tsv VITRAIL_ARGS='--steps 1' '%s/../../tools/eval/run_eval.sh' '%s' "
+                 "%s/%s %d >/dev/null 2>&1",
+                 bin, dir, data, model, dir, run == 2 ? "out2" : "out", run == 0 ? 1 : 2);
+        ck_assert_int_eq(system(cmd), 0);
+        for (int k = 0; k < 4 && run < 2; k++) {
+            snprintf(path, sizeof path, "%s/out/%s_s0.%s", dir, ids[k], ext[k]);
+            ck_assert_msg(stat(path, &st) == 0, "%s is missing", path);
+            if (run == 0) first[k] = st.st_ino;
+            else ck_assert_msg(st.st_ino == first[k], "%s was made again when a second seed was added", path);
+        }
+    }
     for (int k = 0; k < 4; k++)
         for (int sd = 0; sd < 2; sd++) {
-            snprintf(path, sizeof path, "%s/out/%s_s%d.%s", dir, ids[k], sd, k == 1 || k == 3 ? "mp4" : "png");
+            snprintf(path, sizeof path, "%s/out/%s_s%d.%s", dir, ids[k], sd, ext[k]);
             ck_assert_msg(access(path, F_OK) == 0, "%s is missing", path);
+            snprintf(cmd, sizeof cmd, "cmp -s %s %s/out2/%s_s%d.%s", path, dir, ids[k], sd, ext[k]);
+            ck_assert_msg(system(cmd) == 0, "%s differs from a fresh two-seed run's", path);
         }
     snprintf(path, sizeof path, "%s/out/errors.log", dir);
     FILE *f = fopen(path, "r");
