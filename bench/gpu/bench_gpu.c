@@ -109,6 +109,11 @@ static int run_mm(void *a) {
 typedef struct at_arg { vt_attn_args a; } at_arg;
 static int run_at(void *a) { return be->iface->attention(be, &((at_arg *)a)->a); }
 
+/* y (M, N) = x (M, K) · wᵀ + b on the benchmark's buffers */
+static mm_arg mm_views(vt_buffer *by, vt_buffer *bx, vt_buffer *bw, vt_buffer *bb, int M, int K, int N) {
+    return (mm_arg){tview(by, 2, M, N, 0), tview(bx, 2, M, K, 0), tview(bw, 2, N, K, 0), tview(bb, 1, N, 0, 0)};
+}
+
 static void bench_matmul(int M, int K, int N) {
     vt_buffer *bx = buf_random((size_t)M * K, 1, 1.0f), *bw = buf_random((size_t)N * K, 2, 1.0f / sqrtf((float)K));
     vt_buffer *bb = buf_random((size_t)N, 3, 0.1f), *by[2] = {NULL, NULL};
@@ -121,7 +126,7 @@ static void bench_matmul(int M, int K, int N) {
     for (int f16 = 0; f16 < 2; f16++) {
         if (!(path[f16] = precision(f16))) continue;
         if (be->iface->buffer_alloc(be, ny * sizeof(float), &by[f16])) die("alloc");
-        mm_arg m = {tview(by[f16], 2, M, N, 0), tview(bx, 2, M, K, 0), tview(bw, 2, N, K, 0), tview(bb, 1, N, 0, 0)};
+        mm_arg m = mm_views(by[f16], bx, bw, bb, M, K, N);
         ms[f16] = timed(run_mm, &m, 200);
     }
     /* the f16 row's result against the f32 row's (a fifth column, which
@@ -144,7 +149,7 @@ static void bench_matmul(int M, int K, int N) {
     }
     if (getenv("VT_BENCH_RETIME") && by[1]) {
         precision(1);
-        mm_arg m = {tview(by[1], 2, M, N, 0), tview(bx, 2, M, K, 0), tview(bw, 2, N, K, 0), tview(bb, 1, N, 0, 0)};
+        mm_arg m = mm_views(by[1], bx, bw, bb, M, K, N);
         double t = timed(run_mm, &m, 200);
         printf("# f16 again after the downloads: %.4f ms %.1f GF/s\n", t, 2.0 * M * N * K / t * 1e-6);
     }

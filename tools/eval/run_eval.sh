@@ -17,9 +17,9 @@
 #   ONLY          comma-separated categories, tasks or item ids to generate (default:
 #                 all); the generation seeds are those of the full run
 # Outputs already present are kept (a run can be resumed, and a run with
-# fewer seeds extended: only the missing seeds of an item are generated). Failed generations
-# are listed in OUTDIR/errors.log; their files are missing and count as
-# failures. The scores go to OUTDIR/scores.txt and OUTDIR/scores.json.
+# fewer seeds extended: only the missing seeds of an item are generated).
+# Failed generations are listed in OUTDIR/errors.log; their files are missing
+# and count as failures. The scores go to OUTDIR/scores.txt and OUTDIR/scores.json.
 set -u -o pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
