@@ -172,6 +172,12 @@ int vt_shapes_random_spec(uint64_t seed, uint64_t index, int category, int held_
  * returns a held-out caption. Thread-safe (no global state). */
 int vt_shapes_example(uint64_t seed, uint64_t index, int task, int size, int frames, uint8_t *target, uint8_t *source,
                       char *text, size_t textcap);
+/* The same with T2I's categories drawn in proportion to t2i_mix[6] (single,
+ * two, counting, colours, position, binding; non-negative, not all 0) instead
+ * of evenly, so training can spend more of its images on the categories the
+ * model finds hard. NULL: exactly vt_shapes_example. Other tasks ignore it. */
+int vt_shapes_example_mix(uint64_t seed, uint64_t index, int task, const float *t2i_mix, int size, int frames,
+                          uint8_t *target, uint8_t *source, char *text, size_t textcap);
 
 /* ---- the analyser ---- */
 

@@ -15,9 +15,39 @@ static const int t2i_categories[] = {VT_CAT_SINGLE,   VT_CAT_TWO,      VT_CAT_CO
  * next spec; generated specs always fit in practice, so this only bounds the loop. */
 #define ATTEMPTS 32
 
+/* The image category drawn with `t2i_mix` (N_T2I weights in t2i_categories'
+ * order; NULL: evenly, the draw vt_shapes_example has always made). */
+static int t2i_category(vt_shapes_rng *r, const float *t2i_mix) {
+    if (!t2i_mix) return t2i_categories[vt_shapes_rng_below(r, N_T2I)];
+    float total = 0;
+    for (int c = 0; c < N_T2I; c++) total += t2i_mix[c];
+    float x = vt_shapes_rng_unit(r) * total;
+    int last = 0;
+    for (int c = 0; c < N_T2I; c++) {
+        if (t2i_mix[c] <= 0) continue;
+        last = c;
+        if (x < t2i_mix[c]) return t2i_categories[c];
+        x -= t2i_mix[c];
+    }
+    return t2i_categories[last]; /* rounding left x at the top */
+}
+
 int vt_shapes_example(uint64_t seed, uint64_t index, int task, int size, int frames, uint8_t *target, uint8_t *source,
                       char *text, size_t textcap) {
+    return vt_shapes_example_mix(seed, index, task, NULL, size, frames, target, source, text, textcap);
+}
+
+int vt_shapes_example_mix(uint64_t seed, uint64_t index, int task, const float *t2i_mix, int size, int frames,
+                          uint8_t *target, uint8_t *source, char *text, size_t textcap) {
     if (task < 0 || task >= VT_TASK_COUNT || size < 16 || size > 4096 || !target || !text || !textcap) return VT_E_INVALID;
+    if (t2i_mix) {
+        float total = 0;
+        for (int c = 0; c < N_T2I; c++) {
+            if (!(t2i_mix[c] >= 0) || t2i_mix[c] > 1e6f) return VT_E_INVALID; /* NaN, negative, absurd */
+            total += t2i_mix[c];
+        }
+        if (!(total > 0)) return VT_E_INVALID;
+    }
     int clip = task == VT_TASK_T2V || task == VT_TASK_ANIMATE;
     if (clip && (frames < 1 || frames > 4096)) return VT_E_INVALID;
     if ((task == VT_TASK_EDIT || task == VT_TASK_ANIMATE) && !source) return VT_E_INVALID;
@@ -28,7 +58,7 @@ int vt_shapes_example(uint64_t seed, uint64_t index, int task, int size, int fra
         /* a distinct spec stream per task and attempt; held-out captions never come out of it */
         uint64_t spec_seed = vt_shapes_mix(seed ^ vt_shapes_mix((uint64_t)task << 8 | (uint64_t)attempt));
         uint64_t layout_seed = vt_shapes_rng_next(&r);
-        int category = task == VT_TASK_T2I ? t2i_categories[vt_shapes_rng_below(&r, N_T2I)]
+        int category = task == VT_TASK_T2I ? t2i_category(&r, t2i_mix)
                        : clip             ? VT_CAT_MOTION
                                           : VT_CAT_EDIT;
         vt_shapes_spec spec, src_spec;

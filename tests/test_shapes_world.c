@@ -633,6 +633,32 @@ START_TEST(test_examples) {
         cats[s.category]++;
     }
     for (int c = 0; c <= VT_CAT_BINDING; c++) ck_assert_msg(cats[c] > 20, "category %d drawn %d times", c, cats[c]);
+    /* a mix: NULL is the even draw byte for byte; weights set the proportions
+     * (0 never draws a category); bad weights are refused */
+    {
+        const float mix[6] = {1, 3, 0, 1, 1, 2};
+        int mcats[VT_CAT_COUNT] = {0};
+        for (int i = 0; i < 800; i++) {
+            vt_shapes_spec s;
+            ck_assert_int_eq(vt_shapes_example(7, (uint64_t)i, VT_TASK_T2I, 16, 1, t1, NULL, x1, sizeof x1), 0);
+            ck_assert_int_eq(vt_shapes_example_mix(7, (uint64_t)i, VT_TASK_T2I, NULL, 16, 1, t2, NULL, x2, sizeof x2), 0);
+            ck_assert_str_eq(x1, x2);
+            ck_assert(!memcmp(t1, t2, (size_t)16 * 16 * 3));
+            ck_assert_int_eq(vt_shapes_example_mix(7, (uint64_t)i, VT_TASK_T2I, mix, 16, 1, t1, NULL, x1, sizeof x1), 0);
+            ck_assert_int_eq(vt_shapes_parse(x1, 0, &s, NULL, 0), 0);
+            mcats[s.category]++;
+        }
+        /* expected 100 / 300 / 0 / 100 / 100 / 200 of 800; bounds ~4 sigma */
+        ck_assert_int_eq(mcats[VT_CAT_COUNTING], 0);
+        ck_assert_msg(mcats[VT_CAT_TWO] > 250 && mcats[VT_CAT_TWO] < 350, "two drawn %d times", mcats[VT_CAT_TWO]);
+        ck_assert_msg(mcats[VT_CAT_BINDING] > 155 && mcats[VT_CAT_BINDING] < 245, "binding %d", mcats[VT_CAT_BINDING]);
+        for (int c = 0; c <= VT_CAT_BINDING; c++)
+            if (c == VT_CAT_SINGLE || c == VT_CAT_COLOURS || c == VT_CAT_POSITION)
+                ck_assert_msg(mcats[c] > 62 && mcats[c] < 138, "category %d drawn %d times", c, mcats[c]);
+        const float neg[6] = {1, -1, 1, 1, 1, 1}, zero[6] = {0};
+        ck_assert_int_eq(vt_shapes_example_mix(7, 0, VT_TASK_T2I, neg, 16, 1, t1, NULL, x1, sizeof x1), VT_E_INVALID);
+        ck_assert_int_eq(vt_shapes_example_mix(7, 0, VT_TASK_T2I, zero, 16, 1, t1, NULL, x1, sizeof x1), VT_E_INVALID);
+    }
     /* streams differ */
     ck_assert_int_eq(vt_shapes_example(1, 0, VT_TASK_T2I, S, 1, t1, NULL, x1, sizeof x1), 0);
     ck_assert_int_eq(vt_shapes_example(2, 0, VT_TASK_T2I, S, 1, t2, NULL, x2, sizeof x2), 0);

@@ -35,12 +35,22 @@ class Shapes:
         f.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                       ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
         f.restype = ctypes.c_int
+        g = self.lib.vt_shapes_example_mix
+        g.argtypes = [ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+        g.restype = ctypes.c_int
         self.text = ctypes.create_string_buffer(TEXT_CAP)
 
-    def example(self, seed, index, task, size, frames, target, source):
-        """target: uint8 array (frames, size, size, 3); source (size, size, 3) or None."""
-        rc = self.lib.vt_shapes_example(seed, index, task, size, frames, target.ctypes.data,
-                                        None if source is None else source.ctypes.data, self.text, TEXT_CAP)
+    def example(self, seed, index, task, size, frames, target, source, mix=None):
+        """target: uint8 array (frames, size, size, 3); source (size, size, 3) or None;
+        mix: None (image categories drawn evenly) or 6 weights (vt_shapes_example_mix)."""
+        src = None if source is None else source.ctypes.data
+        if mix is None:
+            rc = self.lib.vt_shapes_example(seed, index, task, size, frames, target.ctypes.data, src, self.text, TEXT_CAP)
+        else:
+            w = (ctypes.c_float * 6)(*mix)
+            rc = self.lib.vt_shapes_example_mix(seed, index, task, w, size, frames, target.ctypes.data, src,
+                                                self.text, TEXT_CAP)
         if rc != 0:
             raise RuntimeError("vt_shapes_example(seed=%d, index=%d, task=%d) failed: %d" % (seed, index, task, rc))
         return self.text.value.decode()
@@ -76,11 +86,13 @@ def tokenize(text, index, max_len):
 class Batches(torch.utils.data.IterableDataset):
     """Endless batches of one kind. Each worker w of W yields steps w, w+W, ..."""
 
-    def __init__(self, kind, batch, size, frames, vocab, max_len, seed, start_step, edit_frac=0.4, animate_frac=0.5):
+    def __init__(self, kind, batch, size, frames, vocab, max_len, seed, start_step, edit_frac=0.4, animate_frac=0.5,
+                 mix=None):
         self.kind, self.B, self.S, self.T = kind, batch, size, frames
         self.index = {w: i for i, w in enumerate(vocab)}
         self.max_len, self.seed, self.start = max_len, seed, start_step
         self.edit_frac, self.animate_frac = edit_frac, animate_frac
+        self.mix = mix  # text-to-image category weights (None: even)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -103,7 +115,7 @@ class Batches(torch.utils.data.IterableDataset):
                 else:
                     task = ANIMATE if rng.random() < self.animate_frac else T2V
                 idx = step * B + r
-                text = shapes.example(self.seed + task, idx, task, S, T, tgt[r], src[r])
+                text = shapes.example(self.seed + task, idx, task, S, T, tgt[r], src[r], self.mix)
                 has[r] = task in (EDIT, ANIMATE)
                 i_, m_ = tokenize(text, self.index, self.max_len)
                 unk += i_.count(1)

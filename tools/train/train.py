@@ -59,6 +59,9 @@ def parse():
     a.add_argument("--shift", type=float, default=0,
                    help="timestep shift k (s' = k s / (1 + (k - 1) s)) applied to the logit-normal draws; "
                         "also becomes the model's flow_shift, the sampler's default. 0: keep the config's")
+    a.add_argument("--t2i-mix", default="",
+                   help="weights of the text-to-image categories single,two,counting,colours,position,binding "
+                        "(e.g. 1,2,2,1,1.5,1.5); empty: drawn evenly")
     a.add_argument("--anneal", type=float, default=0,
                    help="fraction of --time-budget at the end over which the learning rate decays linearly to 5%%")
     return a.parse_args()
@@ -133,12 +136,15 @@ def main():
     print("parameters: %d (%.1f MiB as f16)" % (n_params, n_params * 2 / 2**20), flush=True)
 
     S, T, L = cfg["input_size"][0], cfg["frames"], cfg["text_encoder"]["max_len"]
+    mix = [float(x) for x in args.t2i_mix.split(",")] if args.t2i_mix else None
+    if mix is not None and (len(mix) != 6 or min(mix) < 0 or sum(mix) <= 0):
+        raise SystemExit("--t2i-mix: six non-negative weights, not all 0 (single,two,counting,colours,position,binding)")
     # Each loader starts where the last run stopped, in its own step space.
     n_clip_done = step // args.clip_every
     loaders = {}
     for kind, B, w, start in (("image", args.image_batch, max(1, args.workers * 2 // 3), step - n_clip_done),
                               ("clip", args.clip_batch, max(1, args.workers // 3), n_clip_done)):
-        ds = data.Batches(kind, B, S, T, vocab, L, args.seed, start)
+        ds = data.Batches(kind, B, S, T, vocab, L, args.seed, start, mix=mix)
         loaders[kind] = iter(torch.utils.data.DataLoader(ds, batch_size=None, num_workers=w, pin_memory=dev.type == "cuda",
                                                          prefetch_factor=4 if w else None, persistent_workers=False))
     null = None
