@@ -19,6 +19,7 @@
 #include "rng.h"
 #include "vt_check.h"
 #include "vulkan/vk_backend.h"
+#include "vulkan/vk_internal.h"
 
 #define NMSE_MAX 1e-7
 #define NMSE_F16 1e-6
@@ -395,6 +396,62 @@ START_TEST(f16_weights) {
     ok(gpu->iface->linear(gpu, &y->g, &x->g, &w2->g, NULL, VT_ACT_NONE));
     check_bound(y, "linear", "w written by an op: read as f32", 1e-12);
     ck_assert_int_eq(use_path(VT_VK_PATH_F32), 1);
+}
+END_TEST
+
+START_TEST(memory_plan) {
+    /* where buffers live, on made-up devices: a discrete GPU with all of its
+     * VRAM mappable (resizable BAR), one with a 256 MiB window, an integrated
+     * GPU whose one heap is the host's, and a CPU driver */
+    const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+                                hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                hc = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+    VkPhysicalDeviceMemoryProperties rebar = {0}, window = {0}, shared = {0};
+    rebar.memoryHeapCount = 2;
+    rebar.memoryHeaps[0] = (VkMemoryHeap){80ull << 30, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
+    rebar.memoryHeaps[1] = (VkMemoryHeap){64ull << 30, 0};
+    rebar.memoryTypeCount = 3;
+    rebar.memoryTypes[0] = (VkMemoryType){dl, 0};
+    rebar.memoryTypes[1] = (VkMemoryType){hv | hc, 1};
+    rebar.memoryTypes[2] = (VkMemoryType){dl | hv, 0};
+    window = rebar;
+    window.memoryHeapCount = 3;
+    window.memoryHeaps[2] = (VkMemoryHeap){256ull << 20, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
+    window.memoryTypes[2] = (VkMemoryType){dl | hv, 2};
+    shared.memoryHeapCount = 1;
+    shared.memoryHeaps[0] = (VkMemoryHeap){16ull << 30, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT};
+    shared.memoryTypeCount = 2;
+    shared.memoryTypes[0] = (VkMemoryType){dl, 0};
+    shared.memoryTypes[1] = (VkMemoryType){dl | hv | hc, 0};
+    const VkPhysicalDeviceType dis = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    struct {
+        const VkPhysicalDeviceMemoryProperties *mp;
+        VkPhysicalDeviceType type;
+        const char *env;
+        uint32_t device;
+        int mapped;
+    } cases[] = {
+        {&rebar, dis, NULL, 0, 0},  /* VRAM unmapped, staging copies, even with all of it mappable */
+        {&rebar, dis, "", 0, 0},
+        {&rebar, dis, "0", 2, 1},   /* mapped only when asked */
+        {&rebar, dis, "1", 0, 0},
+        {&window, dis, "0", 0, 0},  /* a 256 MiB window is never where buffers go */
+        {&shared, VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU, NULL, 1, 1},
+        {&shared, VK_PHYSICAL_DEVICE_TYPE_CPU, NULL, 1, 1},
+        {&shared, VK_PHYSICAL_DEVICE_TYPE_CPU, "1", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vt_vk_memory m = {99, 99, -1};
+        ck_assert_int_eq(vt_vk_memory_plan(cases[i].mp, cases[i].type, cases[i].env, &m), VT_OK);
+        ck_assert_msg(m.device == cases[i].device && m.mapped == cases[i].mapped, "case %zu: type %u mapped %d", i,
+                      m.device, m.mapped);
+        /* staging: host-visible, cached where there is such a type */
+        ck_assert_uint_eq(m.staging, 1);
+    }
+    VkPhysicalDeviceMemoryProperties none = rebar;
+    none.memoryTypeCount = 1; /* device-local only: nothing to stage through */
+    vt_vk_memory m;
+    ck_assert_int_eq(vt_vk_memory_plan(&none, dis, NULL, &m), VT_E_DEVICE);
 }
 END_TEST
 
@@ -1097,6 +1154,7 @@ int main(void) {
     tcase_add_test(tc, dit_block_one_submission);
     tcase_add_test(tc, buffers_and_ordering);
     tcase_add_test(tc, staging_path);
+    tcase_add_test(tc, memory_plan);
     tcase_add_test(tc, descriptor_pools);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, device_choice);

@@ -6,10 +6,15 @@
  * involved. Times include recording, the submit and the wait: a batch of runs
  * is recorded into one submission (as a DiT step is) and sized to take about
  * 50 ms, best of 3 batches.
- *   vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl]
- * (--quick: small shapes only, for a smoke test; sections: all when none named,
- * so that run.sh can time-box and retry each alone; ditxl, the DiT-XL/2-like
- * forwards, spends most of its time making the two 675M-parameter models).
+ *   vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl] [peak]
+ * (--quick: small shapes only, for a smoke test; sections: all but peak when
+ * none named, so that run.sh can time-box and retry each alone; ditxl, the
+ * DiT-XL/2-like forwards, spends most of its time making the two
+ * 675M-parameter models). peak, run only when named, times the driver's
+ * cooperative-matrix MulAdd alone (shaders/coop_peak.comp) with its fragments
+ * in registers (coop_peak_reg_g<workgroups>) and reloaded from shared memory
+ * every iteration (coop_peak_shared_g...): the ceiling the coop-nv matmul rows
+ * are read against; "# coop peak: <reason>" where the device has no coop path.
  * VT_BENCH_RETIME=1 times each f16 matmul once more after both results were
  * read back (a '#' line): whether a host read of a large mapped output slows
  * the GPU work after it (the 8192x1152x4608 f16 question, docs/performance.md).
@@ -189,6 +194,41 @@ static void bench_attention(const char *name, int side, int kernel, int heads) {
     be->iface->buffer_free(be, bq), be->iface->buffer_free(be, bo);
 }
 
+typedef struct peak_arg {
+    int shared;
+    uint32_t groups;
+    double flops;
+} peak_arg;
+#define PEAK_ITERS 4096
+static int run_peak(void *a) {
+    peak_arg *p = a;
+    return vt_backend_vulkan_coop_peak(be, p->shared, PEAK_ITERS, p->groups, &p->flops);
+}
+
+/* 8 and 16 workgroups per multiprocessor of an H100 (132 of them), the GPU
+ * these rows are for; with 16 accumulators per subgroup only a few workgroups
+ * fit a multiprocessor at once, so either count is several full waves. */
+static void bench_peak(void) {
+    peak_arg probe = {0, 132 * 8, 0};
+    int rc = run_peak(&probe);
+    if (rc == VT_E_UNSUPPORTED) {
+        printf("# coop peak: %s\n", vt_context_error(ctx));
+        fflush(stdout);
+        return;
+    }
+    if (rc) die("coop peak");
+    gpu_sync();
+    printf("# coop peak: per workgroup 4 subgroups x %d iterations x 16 MulAdds of 16x16x16 f16 -> f32\n", PEAK_ITERS);
+    for (int shared = 0; shared < 2; shared++) {
+        for (uint32_t groups = 132 * 8; groups <= 132 * 16; groups *= 2) {
+            peak_arg p = {shared, groups, 0};
+            double ms = timed(run_peak, &p, 50);
+            printf("coop_peak_%s_g%u %.4f %.1f coop-nv\n", shared ? "shared" : "reg", groups, ms, p.flops / ms * 1e-6);
+            fflush(stdout);
+        }
+    }
+}
+
 typedef struct dit_arg { vt_dit *d; vt_dit_inputs in; float *out; } dit_arg;
 static int run_dit(void *a) {
     dit_arg *da = a;
@@ -271,14 +311,21 @@ static int want(int argc, char **argv, const char *section) {
     return !named;
 }
 
+/* Whether `section` is named: for sections outside the default run. */
+static int named(int argc, char **argv, const char *section) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], section) == 0) return 1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
         } else if (strcmp(argv[i], "matmul") && strcmp(argv[i], "attn") && strcmp(argv[i], "dit") &&
-                   strcmp(argv[i], "ditxl")) {
-            fprintf(stderr, "usage: vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl]\n");
+                   strcmp(argv[i], "ditxl") && strcmp(argv[i], "peak")) {
+            fprintf(stderr, "usage: vt-bench-gpu [--quick] [matmul] [attn] [dit] [ditxl] [peak]\n");
             return 2;
         }
     }
@@ -324,6 +371,7 @@ int main(int argc, char **argv) {
         bench_dit("dit_xl2_256", 1152, 28, 16, 32, 0, NULL);
         bench_dit("dit_xl2_1024", 1152, 28, 16, 64, 0, NULL);
     }
+    if (named(argc, argv, "peak")) bench_peak();
     vt_backend_destroy(&be);
     vt_context_destroy(&ctx);
     return 0;

@@ -21,10 +21,11 @@
  * message arrives returns VT_E_DEVICE with the message, and
  * vt_backend_vulkan_validation_messages() counts them.
  *
- * Buffers are device-local; where the host reaches that memory cheaply
- * (integrated GPUs, CPU drivers, fully mappable VRAM) they are mapped and
- * vt_buffer.host points at them, else uploads and downloads go through staging
- * buffers (VITRAIL_VK_STAGING=1 forces that path). Uploads are ordered with the
+ * Buffers are device-local; where that memory is the host's own (integrated
+ * GPUs, CPU drivers) they are mapped and vt_buffer.host points at them, else
+ * (discrete GPUs, even with all VRAM mappable) uploads and downloads go through
+ * staging buffers (VITRAIL_VK_STAGING=1 forces that path everywhere, =0 maps a
+ * discrete GPU's VRAM where all of it is mappable). Uploads are ordered with the
  * queued ops; writing through vt_buffer.host directly is not, so synchronize
  * first. Ops record into one command buffer; synchronize() and download()
  * submit it and wait. */
@@ -106,6 +107,14 @@ void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
 /* Whether COOP variant `tile` runs on this device in the current mode (its
  * shared memory fits; when emulating, an emulated build of it exists). */
 int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile);
+/* Benchmark hook: records one dispatch of the cooperative-matrix MulAdd
+ * microbenchmark (shaders/coop_peak.comp): `groups` workgroups of 4 subgroups,
+ * each `iters` times 16 MulAdds of 16x16x16 on fragments held in registers
+ * (shared 0) or reloaded from shared memory every iteration (shared 1); the
+ * caller submits (synchronize). *flops: the work recorded,
+ * groups * 4 * iters * 16 * 2 * 16^3. VT_E_UNSUPPORTED with the reason where
+ * the COOP path is off or the build lacks the shaders. */
+int vt_backend_vulkan_coop_peak(vt_backend *be, int shared, uint32_t iters, uint32_t groups, double *flops);
 /* Commands and barriers recorded since creation. */
 void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);
 

@@ -319,13 +319,23 @@ static int pick_device(vt_vk *vk, int device_index) {
 }
 
 /* Storage buffers go to device-local memory. Where that memory is also
- * host-visible and coherent and the host reaches it cheaply (integrated GPUs, CPU
- * drivers, or a discrete GPU whose whole VRAM is mappable), buffers are mapped
- * and up/downloads are memcpy; otherwise they go through staging buffers. */
-static int pick_memory(vt_vk *vk) {
-    const VkPhysicalDeviceMemoryProperties *mp = &vk->memprops;
+ * host-visible and coherent and is the host's own (integrated GPUs, CPU
+ * drivers), buffers are mapped and up/downloads are memcpy; on a discrete GPU
+ * they go through staging buffers even when the whole VRAM is mappable
+ * (resizable BAR): on an H100 (driver 580) a GEMM writing a 151 MB mapped
+ * output ran at 16 TFLOP/s after the host had read such an output back, and at
+ * 76 with unmapped buffers and staging copies (docs/performance.md, run 6). */
+int vt_vk_memory_plan(const VkPhysicalDeviceMemoryProperties *mp, VkPhysicalDeviceType type, const char *staging_env,
+                      vt_vk_memory *out) {
     const VkMemoryPropertyFlags dl = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
     const VkMemoryPropertyFlags hv = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    const int discrete = type == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+    /* "1": the discrete-GPU path (unmapped buffers, staging copies) on any
+     * device, so that it is tested on lavapipe too; "0": a discrete GPU's VRAM
+     * mapped where all of it is mappable (the choice before run 6, kept for
+     * measuring against) */
+    const int force_staging = staging_env && *staging_env && strcmp(staging_env, "0") != 0;
+    const int map_vram = staging_env && strcmp(staging_env, "0") == 0;
     VkDeviceSize biggest = 0;
     for (uint32_t h = 0; h < mp->memoryHeapCount; h++)
         if ((mp->memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && mp->memoryHeaps[h].size > biggest)
@@ -335,32 +345,36 @@ static int pick_memory(vt_vk *vk) {
         VkMemoryPropertyFlags f = mp->memoryTypes[i].propertyFlags;
         VkDeviceSize heap = mp->memoryHeaps[mp->memoryTypes[i].heapIndex].size;
         if ((f & dl) && local < 0) local = (int)i;
-        if ((f & dl) && (f & hv) == hv && mapped < 0 &&
-            (vk->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU || heap >= biggest))
-            mapped = (int)i;
+        if ((f & dl) && (f & hv) == hv && mapped < 0 && (!discrete || (map_vram && heap >= biggest))) mapped = (int)i;
         if ((f & hv) == hv) {
             if (staging < 0) staging = (int)i;
             if ((f & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) && staging_cached < 0) staging_cached = (int)i;
         }
     }
-    if (staging < 0)
-        return vt_error(vk->base.ctx, VT_E_DEVICE, "vulkan: %s has no host-visible coherent memory", vk->props.deviceName);
-    vk->mem_staging = (uint32_t)(staging_cached >= 0 ? staging_cached : staging);
-    /* VITRAIL_VK_STAGING=1 takes the discrete-GPU path (unmapped buffers,
-     * staging copies) on any device, so that it is tested on lavapipe too */
-    const char *force = getenv("VITRAIL_VK_STAGING");
-    if (force && *force && strcmp(force, "0") != 0 && local >= 0) mapped = -1;
+    if (staging < 0) return VT_E_DEVICE;
+    out->staging = (uint32_t)(staging_cached >= 0 ? staging_cached : staging);
+    if (force_staging && local >= 0) mapped = -1;
     if (mapped >= 0) {
-        vk->mem_device = (uint32_t)mapped;
-        vk->device_mapped = 1;
+        out->device = (uint32_t)mapped;
+        out->mapped = 1;
     } else if (local >= 0) {
-        vk->mem_device = (uint32_t)local;
-        vk->device_mapped = 0;
+        out->device = (uint32_t)local;
+        out->mapped = 0;
     } else {
         /* no device-local type at all: host memory it is */
-        vk->mem_device = (uint32_t)staging;
-        vk->device_mapped = 1;
+        out->device = (uint32_t)staging;
+        out->mapped = 1;
     }
+    return VT_OK;
+}
+
+static int pick_memory(vt_vk *vk) {
+    vt_vk_memory m;
+    if (vt_vk_memory_plan(&vk->memprops, vk->props.deviceType, getenv("VITRAIL_VK_STAGING"), &m))
+        return vt_error(vk->base.ctx, VT_E_DEVICE, "vulkan: %s has no host-visible coherent memory", vk->props.deviceName);
+    vk->mem_staging = m.staging;
+    vk->mem_device = m.device;
+    vk->device_mapped = m.mapped;
     return VT_OK;
 }
 

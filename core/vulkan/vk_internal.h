@@ -44,6 +44,8 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */
     VT_VK_SH_GEMM_COOP_EMU_7,
     VT_VK_SH_GEMM_COOP_EMU_8,
+    VT_VK_SH_COOP_PEAK_REG,    /* MulAdd throughput alone (vk_peak.c; built with the coop variants) */
+    VT_VK_SH_COOP_PEAK_SHARED, /* the same with fragment loads from shared memory */
     VT_VK_SH_TO_F16,
     VT_VK_SH_ROWNORM,
     VT_VK_SH_SOFTMAX,
@@ -163,6 +165,10 @@ typedef struct vt_vk {
     vt_vk_half *halves;    /* open-addressing table of f16 weight copies */
     int cap_halves, n_halves;
 
+    /* coop_peak.comp's input and output (vk_peak.c), kept between calls so a
+     * timed batch records dispatches only */
+    vt_vk_buf peak_in, peak_out;
+
     int lost;  /* VK_ERROR_DEVICE_LOST seen: every later call fails */
 
     /* validation (VITRAIL_VK_VALIDATION=1) */
@@ -184,6 +190,21 @@ int vt_vk_health(vt_vk *vk, const char *op);
 
 /* ---- vk_device.c ---- */
 int vt_vk_device_open(vt_vk *vk, int device_index);
+
+/* Where buffers live (vk_device.c, exposed for tests): the memory type of
+ * storage buffers (device), whether they are mapped, and the type of staging
+ * buffers. Storage is device-local; mapped only where that memory is the
+ * host's own (integrated GPUs, CPU drivers), never a discrete GPU's VRAM
+ * unless staging_env is "0" and all of it is mappable; staging_env "1" (any
+ * other non-empty value but "0") unmaps everywhere. staging_env is
+ * VITRAIL_VK_STAGING's value or NULL. VT_E_DEVICE without host-visible
+ * coherent memory. */
+typedef struct vt_vk_memory {
+    uint32_t device, staging;
+    int mapped;
+} vt_vk_memory;
+int vt_vk_memory_plan(const VkPhysicalDeviceMemoryProperties *mp, VkPhysicalDeviceType type, const char *staging_env,
+                      vt_vk_memory *out);
 void vt_vk_device_close(vt_vk *vk);
 
 /* ---- vk_buffer.c ---- */
@@ -239,6 +260,10 @@ void vt_vk_half_destroy(vt_vk *vk);
 /* ---- vk_matmul.c ---- */
 /* Decides the coop path from vk->coop and runs its self-check (device creation). */
 int vt_vk_matmul_init(vt_vk *vk);
+
+/* ---- vk_peak.c ---- */
+/* Destroys the peak benchmark's buffers (at teardown, the queue idle). */
+void vt_vk_peak_destroy(vt_vk *vk);
 
 /* ---- tensor checks and bindings (vk_ops.c) ---- */
 /* Checks that t is an F32 tensor in one of this backend's buffers, with the

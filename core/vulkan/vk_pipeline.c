@@ -45,6 +45,8 @@ static const struct {
     [VT_VK_SH_GEMM_COOP_EMU_6] = {"gemm_coop_emu_6", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_7] = {"gemm_coop_emu_7", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_8] = {"gemm_coop_emu_8", 4, 0, 1u << 2},
+    [VT_VK_SH_COOP_PEAK_REG] = {"coop_peak_reg", 2, 0, 1u << 1},
+    [VT_VK_SH_COOP_PEAK_SHARED] = {"coop_peak_shared", 2, 0, 1u << 1},
     [VT_VK_SH_TO_F16] = {"to_f16", 2, 0, 1u << 1},
     [VT_VK_SH_ROWNORM] = {"rownorm", 4, 0, 1u << 1},
     [VT_VK_SH_SOFTMAX] = {"softmax", 2, 0, 1u << 1},
@@ -92,6 +94,7 @@ int vt_vk_pipelines_init(vt_vk *vk) {
 
 void vt_vk_pipelines_destroy(vt_vk *vk) {
     if (!vk->dev) return;
+    vt_vk_peak_destroy(vk); /* the only buffers held for a pipeline's sake */
     for (int i = 0; i < vk->n_pipes; i++) vkDestroyPipeline(vk->dev, vk->pipes[i].pipe, NULL);
     free(vk->pipes);
     vk->pipes = NULL;
