@@ -12,9 +12,11 @@
  * DiT-XL/2-like forwards, spends most of its time making the two
  * 675M-parameter models). peak, run only when named, times the driver's
  * cooperative-matrix MulAdd alone (shaders/coop_peak.comp) with its fragments
- * in registers (coop_peak_reg_g<workgroups>) and reloaded from shared memory
- * every iteration (coop_peak_shared_g...): the ceiling the coop-nv matmul rows
- * are read against; "# coop peak: <reason>" where the device has no coop path.
+ * in registers (coop_peak_m0_g<workgroups>) and reloaded from shared memory
+ * every iteration (m1), then gemm_coop's slice loop staged from registers
+ * (m2), from memory as f16 (m3) and with A as f32 (m4): the ceiling the
+ * coop-nv matmul rows are read against, and what each piece of the GEMM costs;
+ * "# coop peak: <reason>" where the device has no coop path.
  * VT_BENCH_RETIME=1 times each f16 matmul once more after both results were
  * read back (a '#' line): whether a host read of a large mapped output slows
  * the GPU work after it (the 8192x1152x4608 f16 question, docs/performance.md).
@@ -195,14 +197,14 @@ static void bench_attention(const char *name, int side, int kernel, int heads) {
 }
 
 typedef struct peak_arg {
-    int shared;
+    int mode;
     uint32_t groups;
     double flops;
 } peak_arg;
 #define PEAK_ITERS 4096
 static int run_peak(void *a) {
     peak_arg *p = a;
-    return vt_backend_vulkan_coop_peak(be, p->shared, PEAK_ITERS, p->groups, &p->flops);
+    return vt_backend_vulkan_coop_peak(be, p->mode, PEAK_ITERS, p->groups, &p->flops);
 }
 
 /* 8 and 16 workgroups per multiprocessor of an H100 (132 of them), the GPU
@@ -218,12 +220,13 @@ static void bench_peak(void) {
     }
     if (rc) die("coop peak");
     gpu_sync();
-    printf("# coop peak: per workgroup 4 subgroups x %d iterations x 16 MulAdds of 16x16x16 f16 -> f32\n", PEAK_ITERS);
-    for (int shared = 0; shared < 2; shared++) {
+    printf("# coop peak: per workgroup 4 subgroups x %d iterations of 16 MulAdds of 16x16x16 f16 -> f32 (m0, m1) "
+           "or of a 32-deep slice, 32 MulAdds (m2-m4)\n", PEAK_ITERS);
+    for (int mode = 0; mode < VT_VK_PEAK_MODES; mode++) {
         for (uint32_t groups = 132 * 8; groups <= 132 * 16; groups *= 2) {
-            peak_arg p = {shared, groups, 0};
+            peak_arg p = {mode, groups, 0};
             double ms = timed(run_peak, &p, 50);
-            printf("coop_peak_%s_g%u %.4f %.1f coop-nv\n", shared ? "shared" : "reg", groups, ms, p.flops / ms * 1e-6);
+            printf("coop_peak_m%d_g%u %.4f %.1f coop-nv\n", mode, groups, ms, p.flops / ms * 1e-6);
             fflush(stdout);
         }
     }

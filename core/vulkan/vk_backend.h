@@ -107,14 +107,17 @@ void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
 /* Whether COOP variant `tile` runs on this device in the current mode (its
  * shared memory fits; when emulating, an emulated build of it exists). */
 int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile);
-/* Benchmark hook: records one dispatch of the cooperative-matrix MulAdd
- * microbenchmark (shaders/coop_peak.comp): `groups` workgroups of 4 subgroups,
- * each `iters` times 16 MulAdds of 16x16x16 on fragments held in registers
- * (shared 0) or reloaded from shared memory every iteration (shared 1); the
- * caller submits (synchronize). *flops: the work recorded,
- * groups * 4 * iters * 16 * 2 * 16^3. VT_E_UNSUPPORTED with the reason where
- * the COOP path is off or the build lacks the shaders. */
-int vt_backend_vulkan_coop_peak(vt_backend *be, int shared, uint32_t iters, uint32_t groups, double *flops);
+/* Benchmark hook: records one dispatch of the cooperative-matrix
+ * microbenchmark (shaders/coop_peak.comp) in `mode` 0-4 (VT_VK_PEAK_MODES):
+ * `groups` workgroups of 4 subgroups, each `iters` iterations of 16 MulAdds of
+ * 16x16x16 on fragments held in registers (0) or reloaded from shared memory
+ * (1), or of one 32-deep GEMM slice, 32 MulAdds, staged from registers (2),
+ * read from memory as f16 (3) or A as f32 (4); the caller submits
+ * (synchronize). *flops: the work recorded, groups * 4 * iters * MulAdds *
+ * 2 * 16^3. VT_E_UNSUPPORTED with the reason where the COOP path is off or
+ * the build lacks the shaders. */
+#define VT_VK_PEAK_MODES 5
+int vt_backend_vulkan_coop_peak(vt_backend *be, int mode, uint32_t iters, uint32_t groups, double *flops);
 /* Commands and barriers recorded since creation. */
 void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);
 

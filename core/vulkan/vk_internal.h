@@ -44,8 +44,11 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */
     VT_VK_SH_GEMM_COOP_EMU_7,
     VT_VK_SH_GEMM_COOP_EMU_8,
-    VT_VK_SH_COOP_PEAK_REG,    /* MulAdd throughput alone (vk_peak.c; built with the coop variants) */
-    VT_VK_SH_COOP_PEAK_SHARED, /* the same with fragment loads from shared memory */
+    VT_VK_SH_COOP_PEAK_0, /* MulAdd throughput alone (vk_peak.c; built with the coop variants), */
+    VT_VK_SH_COOP_PEAK_1, /* then with gemm_coop's pieces added one at a time (coop_peak.comp's modes) */
+    VT_VK_SH_COOP_PEAK_2,
+    VT_VK_SH_COOP_PEAK_3,
+    VT_VK_SH_COOP_PEAK_4,
     VT_VK_SH_TO_F16,
     VT_VK_SH_ROWNORM,
     VT_VK_SH_SOFTMAX,

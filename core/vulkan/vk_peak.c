@@ -7,7 +7,7 @@
 #include "tensor.h"
 #include "vk_internal.h"
 
-#define PEAK_IN_HALVES (256 * 32)         /* coop_peak.comp's ROWS rows of 32 halves */
+#define PEAK_IN_HALVES (256 * 256)        /* coop_peak.comp's ROWS rows of NS slices of 32 halves */
 #define PEAK_GROUP_BYTES (4 * 16 * 1024)  /* output per workgroup: 4 subgroups x 16 f32 fragments */
 
 typedef struct peak_push {
@@ -37,7 +37,9 @@ static int peak_buffers(vt_vk *vk, VkDeviceSize out_bytes) {
             if ((rc = vt_vk_begin_command(vk, &acc, 1))) {
                 vt_vk_buf_destroy(vk, &in);
             } else {
-                vkCmdUpdateBuffer(vk->cmd, in.buf, 0, PEAK_IN_HALVES * sizeof *h, h);
+                /* vkCmdUpdateBuffer takes 64 KiB at most */
+                for (size_t o = 0; o < PEAK_IN_HALVES * sizeof *h; o += 65536)
+                    vkCmdUpdateBuffer(vk->cmd, in.buf, o, 65536, (const char *)h + o);
                 vk->pending++;
                 vk->peak_in = in;
             }
@@ -52,11 +54,13 @@ static int peak_buffers(vt_vk *vk, VkDeviceSize out_bytes) {
     return VT_OK;
 }
 
-int vt_backend_vulkan_coop_peak(vt_backend *be, int shared, uint32_t iters, uint32_t groups, double *flops) {
+int vt_backend_vulkan_coop_peak(vt_backend *be, int mode, uint32_t iters, uint32_t groups, double *flops) {
     vt_vk *vk = vt_vk_of(be);
-    const vt_vk_shader sh = shared ? VT_VK_SH_COOP_PEAK_SHARED : VT_VK_SH_COOP_PEAK_REG;
     int rc;
     if (flops) *flops = 0;
+    if (mode < 0 || mode >= VT_VK_PEAK_MODES)
+        return vt_error(be->ctx, VT_E_INVALID, "vulkan: coop peak: mode %d is not 0..%d", mode, VT_VK_PEAK_MODES - 1);
+    const vt_vk_shader sh = (vt_vk_shader)(VT_VK_SH_COOP_PEAK_0 + mode);
     if ((rc = vt_vk_health(vk, "coop_peak"))) return rc;
     /* the shader needs what the coop GEMM needs (subgroups of 32, the 16x16x16
      * shape, the extension enabled), which coop_ok vouches for */
@@ -64,8 +68,7 @@ int vt_backend_vulkan_coop_peak(vt_backend *be, int shared, uint32_t iters, uint
         return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: no cooperative-matrix path on %s: %s", vk->props.deviceName,
                         vk->coop_why);
     if (!vt_vk_shader_built(sh))
-        return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: this build lacks the %s coop peak shader",
-                        shared ? "shared" : "reg");
+        return vt_error(be->ctx, VT_E_UNSUPPORTED, "vulkan: this build lacks the coop peak shader of mode %d", mode);
     const VkDeviceSize out_bytes = (VkDeviceSize)groups * PEAK_GROUP_BYTES;
     if (out_bytes > vk->props.limits.maxStorageBufferRange)
         return vt_error(be->ctx, VT_E_UNSUPPORTED,
@@ -77,8 +80,8 @@ int vt_backend_vulkan_coop_peak(vt_backend *be, int shared, uint32_t iters, uint
                                  {.buf = &vk->peak_out, .offset = 0, .range = out_bytes}};
     const peak_push p = {iters};
     if ((rc = vt_vk_dispatch(vk, sh, NULL, bd, &p, sizeof p, groups, 1, 1))) return rc;
-    /* per subgroup and iteration 16 MulAdds of 16x16x16 */
-    if (flops) *flops = (double)groups * 4 * iters * 16 * 2 * 16 * 16 * 16;
+    /* per subgroup and iteration 16 MulAdds of 16x16x16 (a GEMM slice: 32) */
+    if (flops) *flops = (double)groups * 4 * iters * (mode >= 2 ? 32 : 16) * 2 * 16 * 16 * 16;
     return VT_OK;
 }
 
