@@ -56,6 +56,9 @@ def main():
         info["training"] += ("; the last run started from an earlier run's EMA weights (--init), with timestep shift %g "
                              "(the config's flow_shift) and the lr annealed over its last %g" %
                              (cfg.get("flow_shift", 1.0), tr.get("anneal") or 0))
+    if tr.get("t2i_mix"):
+        info["training"] += ("; its text-to-image categories drawn in proportion %s (single, two, counting, colours, "
+                             "position, binding: vt_shapes_example_mix)" % tr["t2i_mix"])
     if args.eval:
         info["eval"] = open(args.eval).read()
     tmp = args.out + ".tmp"
