@@ -304,21 +304,18 @@ static void bench_dit(const char *name, int D, int depth, int heads, int img, in
     free(x), free(da.out);
 }
 
-static int want(int argc, char **argv, const char *section) {
-    int named = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') continue;
-        named = 1;
-        if (strcmp(argv[i], section) == 0) return 1;
-    }
-    return !named;
-}
-
-/* Whether `section` is named: for sections outside the default run. */
+/* Whether `section` is named on the command line (peak runs only then). */
 static int named(int argc, char **argv, const char *section) {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], section) == 0) return 1;
     return 0;
+}
+
+/* Whether a section of the default run runs: named, or no section named. */
+static int want(int argc, char **argv, const char *section) {
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] != '-') return named(argc, argv, section);
+    return 1;
 }
 
 int main(int argc, char **argv) {

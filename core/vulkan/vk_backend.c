@@ -14,6 +14,7 @@ static void vk_destroy(vt_backend *be) {
         (void)vkDeviceWaitIdle(vk->dev);
         vt_vk_free_garbage(vk);
         vt_vk_half_destroy(vk);
+        vt_vk_peak_destroy(vk);
         vt_vk_staging_destroy(vk);
         vt_vk_pipelines_destroy(vk);
     }

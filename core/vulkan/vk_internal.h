@@ -265,7 +265,7 @@ void vt_vk_half_destroy(vt_vk *vk);
 int vt_vk_matmul_init(vt_vk *vk);
 
 /* ---- vk_peak.c ---- */
-/* Destroys the peak benchmark's buffers (at teardown, the queue idle). */
+/* Destroys the peak benchmark's buffers (backend teardown, the queue idle). */
 void vt_vk_peak_destroy(vt_vk *vk);
 
 /* ---- tensor checks and bindings (vk_ops.c) ---- */

@@ -97,7 +97,6 @@ int vt_vk_pipelines_init(vt_vk *vk) {
 
 void vt_vk_pipelines_destroy(vt_vk *vk) {
     if (!vk->dev) return;
-    vt_vk_peak_destroy(vk); /* the only buffers held for a pipeline's sake */
     for (int i = 0; i < vk->n_pipes; i++) vkDestroyPipeline(vk->dev, vk->pipes[i].pipe, NULL);
     free(vk->pipes);
     vk->pipes = NULL;
