@@ -10,8 +10,12 @@
 // The epilogue goes through a per-subgroup 16x16 scratch, because the layout of
 // an accumulator's elements across invocations is the driver's.
 //
+// -DA_HALF reads x as f16 (8 halves per uvec4), rounded by a pre-pass into a
+// buffer of the backend's: per slice a third less to bring from L2 than f32
+// x, and no conversion in the loop.
+//
 // Requirements the backend checks before choosing this shader: K % 8 == 0, x
-// rows 16-byte aligned (a_off % 4 == 0), w's f16 copy at offset 0 with rows of K
+// rows 16-byte aligned (a_off % 4 == 0; with A_HALF a_off % 8 == 0), w's f16 copy at offset 0 with rows of K
 // halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
 // It is selected at run time only, after a self-check against the portable path.
 // -DVT_COOP_EMULATE builds a plain-GLSL stand-in for the fragment operations
@@ -51,7 +55,11 @@
 
 layout(local_size_x = NT) in;
 
+#ifdef A_HALF
+layout(std430, binding = 0) readonly buffer BufA8 { uvec4 a8[]; };  // x rounded to f16, 8 halves per element
+#else
 layout(std430, binding = 0) readonly buffer BufA4 { vec4 a4[]; };
+#endif
 layout(std430, binding = 1) readonly buffer BufB8 { uvec4 b8[]; };  // 8 halves per element
 layout(std430, binding = 2) writeonly buffer BufC { float c[]; };
 layout(std430, binding = 3) readonly buffer BufBias { float bias[]; };
@@ -82,9 +90,13 @@ void fetch(uint m0, uint n0, uint k0, uint lid) {
         const uint m = m0 + e / (BK / 8u), k = k0 + (e % (BK / 8u)) * 8u;
         uvec4 v = uvec4(0u);
         if (m < pc.M && k < pc.K) {
+#ifdef A_HALF
+            v = a8[(pc.a_off + m * pc.a_sm + k) / 8u];
+#else
             const uint at = (pc.a_off + m * pc.a_sm + k) / 4u;
             const vec4 lo = a4[at], hi = a4[at + 1u];
             v = uvec4(packHalf2x16(lo.xy), packHalf2x16(lo.zw), packHalf2x16(hi.xy), packHalf2x16(hi.zw));
+#endif
         }
         ra[i] = v;
     }
@@ -119,6 +131,14 @@ void stash(uint lid, uint st) {
 #define MMA(a, b, c) c = coopMatMulAddNV(a, b, c)
 #define STORE_C(c, at) coopMatStoreNV(c, Cs, at, 16u, false)
 #define SUBGROUP_SYNC() subgroupMemoryBarrierShared(); subgroupBarrier()
+// the direct epilogue: a fragment's elements in whatever order the driver
+// holds them (scaling, bias and activation do not depend on the position,
+// the bias arrives as a fragment of its own)
+#define ACC_LEN(c) (c).length()
+#define ACC_EL(c, e) (c)[e]
+#define LOAD_ACC(f, at) coopMatLoadNV(f, Cs, at, 16u, false)
+#define ACC_ADD(c, f) c = (c) + (f)
+#define STORE_Y(f, at, stride) coopMatStoreNV(f, c, at, stride, false)
 #else
 // -DVT_COOP_EMULATE: the same staging, tiling and epilogue with the fragment
 // operations written out in plain GLSL, as this shader reads the NV semantics
@@ -166,6 +186,24 @@ void emu_store(Acc c, uint at) {
     const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
     for (uint q = 0u; q < 8u; q++) Cs[at + r * 16u + c0 + q] = c.v[q];
 }
+
+#define ACC_LEN(c) 8
+#define ACC_EL(c, e) (c).v[e]
+#define LOAD_ACC(f, at) f = emu_load_acc(at)
+#define ACC_ADD(c, f) for (uint q_ = 0u; q_ < 8u; q_++) c.v[q_] += f.v[q_]
+#define STORE_Y(f, at, stride) emu_store_y(f, at, stride)
+
+Acc emu_load_acc(uint at) {
+    const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
+    Acc f;
+    for (uint q = 0u; q < 8u; q++) f.v[q] = Cs[at + r * 16u + c0 + q];
+    return f;
+}
+
+void emu_store_y(Acc f, uint at, uint stride) {
+    const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
+    for (uint q = 0u; q < 8u; q++) c[at + r * stride + c0 + q] = f.v[q];
+}
 #endif
 
 void main() {
@@ -212,16 +250,48 @@ void main() {
 #endif
     }
 
-    // epilogue: fragment -> scratch -> alpha, bias, activation -> y, 8 values per lane
     const uint act = pc.flags & 3u;
     const bool has_bias = (pc.flags & 4u) != 0u;
     const uint r = lane / 2u, c0 = (lane % 2u) * 8u;
+    const uint bm0 = m0 + wm * FM * 16u, bn0 = n0 + wn * FN * 16u;
+
+    // Direct epilogue, where the workgroup's whole block lies inside y and y's
+    // rows start 16-byte aligned (what a fragment store needs): alpha, bias
+    // and activation on the fragments, stored straight into y. The bias of a
+    // column block comes in as a fragment whose 16 rows are that block of the
+    // bias, through the scratch, once per column block. (The condition is the
+    // workgroup's, not the subgroup's: the emulated fragments' barriers are
+    // the workgroup's.)
+    if (m0 + BM <= pc.M && n0 + BN <= pc.N && (pc.c_off % 4u) == 0u && (pc.c_sm % 4u) == 0u) {
+        [[unroll]] for (uint j = 0u; j < FN; j++) {
+            ACC_T bj = ACC_ZERO;
+            if (has_bias) {
+                [[unroll]] for (uint q = 0u; q < 8u; q++)
+                    Cs[sg * 256u + r * 16u + c0 + q] = bias[pc.bias_off + bn0 + j * 16u + c0 + q];
+                SUBGROUP_SYNC();
+                LOAD_ACC(bj, sg * 256u);
+                SUBGROUP_SYNC();  // read before the next block's bias lands
+            }
+            [[unroll]] for (uint i = 0u; i < FM; i++) {
+                ACC_T v = acc[i][j];
+                for (int e = 0; e < ACC_LEN(v); e++) ACC_EL(v, e) *= pc.alpha;
+                if (has_bias) ACC_ADD(v, bj);
+                if (act != 0u)
+                    for (int e = 0; e < ACC_LEN(v); e++) ACC_EL(v, e) = vt_act(ACC_EL(v, e), act);
+                STORE_Y(v, pc.c_off + (bm0 + i * 16u) * pc.c_sm + bn0 + j * 16u, pc.c_sm);
+            }
+        }
+        return;
+    }
+
+    // Edge epilogue: fragment -> scratch -> alpha, bias, activation -> y, 8
+    // values per lane, each checked against y's bounds
     [[unroll]] for (uint i = 0u; i < FM; i++) {
         [[unroll]] for (uint j = 0u; j < FN; j++) {
             STORE_C(acc[i][j], sg * 256u);
             SUBGROUP_SYNC();
-            const uint m = m0 + wm * FM * 16u + i * 16u + r;
-            const uint nb = n0 + wn * FN * 16u + j * 16u + c0;
+            const uint m = bm0 + i * 16u + r;
+            const uint nb = bn0 + j * 16u + c0;
             if (m < pc.M) {
                 [[unroll]] for (uint q = 0u; q < 8u; q++) {
                     const uint n = nb + q;

@@ -64,11 +64,11 @@ vitrail dit 120 60
 vitrail ditxl 300 30
 # every GEMM block variant forced in turn on the matmul shapes (VITRAIL_VK_TILE:
 # 0 128x128, 1 64x64, 2 32x64, 3 128x128 half-depth, 4 128x64; the f16 rows are
-# the cooperative-matrix variants 0-9 of vk_matmul.c's coop_tiles where that
+# the cooperative-matrix variants 0-11 of vk_matmul.c's coop_tiles where that
 # path is on, whose f32 rows from 5 on repeat the choice by shape), the
 # measurements behind the backend's choice of block (core/vulkan/vk_matmul.c)
 : > "$out/tiles.txt"
-for t in 0 1 2 3 4 5 6 7 8 9; do
+for t in 0 1 2 3 4 5 6 7 8 9 10 11; do
   [ $((budget - SECONDS)) -lt 15 ] && break
   echo "# VITRAIL_VK_TILE=$t" >> "$out/tiles.txt"
   VITRAIL_VK_TILE=$t timeout 30 "$bin" matmul 2>> "$work/errors.txt" | grep -v '^#' >> "$out/tiles.txt"

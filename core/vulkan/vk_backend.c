@@ -15,6 +15,7 @@ static void vk_destroy(vt_backend *be) {
         vt_vk_free_garbage(vk);
         vt_vk_half_destroy(vk);
         vt_vk_peak_destroy(vk);
+        vt_vk_buf_destroy(vk, &vk->x16);
         vt_vk_staging_destroy(vk);
         vt_vk_pipelines_destroy(vk);
     }

@@ -95,10 +95,11 @@ int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
 /* The register-tiled GEMM's block variants: 0 128x128, 1 64x64, 2 32x64,
  * 3 128x128 with half-depth slices, 4 128x64. */
 #define VT_VK_GEMM_TILES 5
-/* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64 (the default),
- * 2-9 candidates of other depths, stage counts, fragment grids and blocks
+/* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64, 2-9 candidates
+ * of other depths, stage counts, fragment grids and blocks (6 the default),
+ * 10 and 11 variants 6 and 2 reading x rounded to f16 by a pre-pass
  * (core/vulkan/vk_matmul.c's coop_tiles). */
-#define VT_VK_COOP_TILES 10
+#define VT_VK_COOP_TILES 12
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
  * its path (0 .. VT_VK_GEMM_TILES - 1, COOP 0 .. VT_VK_COOP_TILES - 1; a
  * number the path lacks picks by shape), or with -1 pick by shape again (and

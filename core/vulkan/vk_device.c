@@ -500,7 +500,9 @@ int vt_vk_device_open(vt_vk *vk, int device_index) {
      * numbers): for measuring the variants against each other (bench/gpu) */
     const char *tile = getenv("VITRAIL_VK_TILE");
     const int n_tiles = VT_VK_COOP_TILES > VT_VK_GEMM_TILES ? VT_VK_COOP_TILES : VT_VK_GEMM_TILES;
-    vk->force_tile = tile && tile[0] >= '0' && tile[0] < '0' + n_tiles && !tile[1] ? tile[0] - '0' : -1;
+    char *end = NULL;
+    const long t = tile && *tile ? strtol(tile, &end, 10) : -1;
+    vk->force_tile = end && !*end && t >= 0 && t < n_tiles ? (int)t : -1;
     const char *bar = getenv("VITRAIL_VK_BARRIERS");
     vk->all_barriers = bar && strcmp(bar, "all") == 0;
 

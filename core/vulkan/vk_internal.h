@@ -39,11 +39,14 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_COOP_7,
     VT_VK_SH_GEMM_COOP_8,
     VT_VK_SH_GEMM_COOP_9,
+    VT_VK_SH_GEMM_COOP_6H, /* 6 and 2 reading x as f16 (a pre-pass rounds it) */
+    VT_VK_SH_GEMM_COOP_2H,
     VT_VK_SH_GEMM_COOP_EMU_L, /* the same, fragments emulated in plain GLSL (tests) */
     VT_VK_SH_GEMM_COOP_EMU_S,
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */
     VT_VK_SH_GEMM_COOP_EMU_7,
     VT_VK_SH_GEMM_COOP_EMU_8,
+    VT_VK_SH_GEMM_COOP_EMU_6H,
     VT_VK_SH_COOP_PEAK_0, /* MulAdd throughput alone (vk_peak.c; built with the coop variants), */
     VT_VK_SH_COOP_PEAK_1, /* then with gemm_coop's pieces added one at a time (coop_peak.comp's modes) */
     VT_VK_SH_COOP_PEAK_2,
@@ -171,6 +174,10 @@ typedef struct vt_vk {
     /* coop_peak.comp's input and output (vk_peak.c), kept between calls so a
      * timed batch records dispatches only */
     vt_vk_buf peak_in, peak_out;
+
+    /* x rounded to f16 for the coop variants that read it so (vk_matmul.c),
+     * grown as needed; rewritten by every such product */
+    vt_vk_buf x16;
 
     int lost;  /* VK_ERROR_DEVICE_LOST seen: every later call fails */
 

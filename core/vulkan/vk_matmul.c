@@ -47,22 +47,25 @@ static const struct {
  * subgroups sg_m x sg_n, each fm x fn fragments of 16x16, slices bk deep,
  * `stages` of them in shared memory. emu: the variant with emulated fragments,
  * NONE where its shared memory exceeds lavapipe's 32 KiB (another variant there
- * has its block shape, depth and stage count). */
+ * has its block shape, depth and stage count); x16: x is first rounded to f16
+ * into vk->x16, and the variant reads that. */
 #define NONE VT_VK_SH_COUNT
 static const struct {
     vt_vk_shader sh, emu;
-    uint32_t sg_m, sg_n, fm, fn, bk, stages;
+    uint32_t sg_m, sg_n, fm, fn, bk, stages, x16;
 } coop_tiles[VT_VK_COOP_TILES] = {
-    {VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 2, 4, 4, 2, 32, 1},
-    {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 2, 2, 2, 2, 32, 1},
-    {VT_VK_SH_GEMM_COOP_2, NONE, 2, 4, 4, 2, 32, 2},
-    {VT_VK_SH_GEMM_COOP_3, NONE, 2, 4, 4, 2, 64, 1},
-    {VT_VK_SH_GEMM_COOP_4, NONE, 2, 2, 4, 4, 32, 2},
-    {VT_VK_SH_GEMM_COOP_5, NONE, 2, 2, 4, 4, 64, 1},
-    {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2},
-    {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1},
-    {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1},
-    {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1},
+    {VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 2, 4, 4, 2, 32, 1, 0},
+    {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 2, 2, 2, 2, 32, 1, 0},
+    {VT_VK_SH_GEMM_COOP_2, NONE, 2, 4, 4, 2, 32, 2, 0},
+    {VT_VK_SH_GEMM_COOP_3, NONE, 2, 4, 4, 2, 64, 1, 0},
+    {VT_VK_SH_GEMM_COOP_4, NONE, 2, 2, 4, 4, 32, 2, 0},
+    {VT_VK_SH_GEMM_COOP_5, NONE, 2, 2, 4, 4, 64, 1, 0},
+    {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2, 0},
+    {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1, 0},
+    {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1, 0},
+    {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1, 0},
+    {VT_VK_SH_GEMM_COOP_6H, VT_VK_SH_GEMM_COOP_EMU_6H, 2, 2, 2, 2, 32, 2, 1},
+    {VT_VK_SH_GEMM_COOP_2H, NONE, 2, 4, 4, 2, 32, 2, 1},
 };
 /* The variant every product takes unless VITRAIL_VK_TILE forces one: 64x64
  * blocks with two 32-deep slices resident (one barrier a slice). In the block
@@ -159,12 +162,46 @@ int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile) {
            (!vk->coop_emulate || coop_tiles[tile].emu != NONE);
 }
 
+/* Rounds x (j's binding 0: M rows of K floats at a_off, contiguous) into
+ * vk->x16 and points a copy of the job at it. The buffer is grown by releasing
+ * the old one (destroyed after the fence, commands still queued may read it);
+ * the barrier tracking orders this write after the previous product's reads. */
+static int x_to_f16(vt_vk *vk, const gemm_job *j, gemm_job *out) {
+    const uint64_t n = (uint64_t)j->p.M * j->p.K;
+    if (n > UINT32_MAX)
+        return vt_error(vk->base.ctx, VT_E_UNSUPPORTED, "linear: %llu values of x are too many for its f16 copy",
+                        (unsigned long long)n);
+    int rc;
+    if (vk->x16.size < n * 2) {
+        if (vk->x16.buf && (rc = vt_vk_buf_release(vk, &vk->x16))) return rc;
+        if ((rc = vt_vk_buf_create(vk, n * 2, vk->mem_device, 0, &vk->x16))) return rc;
+    }
+    const vt_vk_binding bd[2] = {j->bd[0], {.buf = &vk->x16, .offset = 0, .range = n * 2}};
+    const struct {
+        uint32_t n, x_off;
+    } p = {(uint32_t)n, j->p.a_off}; /* to_f16.comp's push constants */
+    const uint64_t groups = (n + 255) / 256;
+    if ((rc = vt_vk_dispatch(vk, VT_VK_SH_TO_F16, NULL, bd, &p, sizeof p, (uint32_t)(groups > 65535 ? 65535 : groups), 1,
+                             1)))
+        return rc;
+    *out = *j;
+    out->bd[0] = bd[1];
+    out->p.a_off = 0;
+    return VT_OK;
+}
+
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     /* one variant for every size (COOP_DEFAULT), unlike the portable path's
      * rule: in the sweeps no larger block beat the 64x64 default at any shape */
-    const int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
+    int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
+    /* an f16 x needs rows of K contiguous values (a linear's x has them) */
+    if (coop_tiles[t].x16 && j->p.a_sm != j->p.K) t = COOP_DEFAULT;
     const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
-    return run_blocks(vk, vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh, NULL, j, bm, bn);
+    const vt_vk_shader sh = vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh;
+    if (!coop_tiles[t].x16) return run_blocks(vk, sh, NULL, j, bm, bn);
+    gemm_job h;
+    int rc = x_to_f16(vk, j, &h);
+    return rc ? rc : run_blocks(vk, sh, NULL, &h, bm, bn);
 }
 
 /* ---- linear ---- */
