@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_rest.h"
 #include "vitrail.h"
 #include "vitrail_stage.h"
 
@@ -136,6 +137,7 @@ static double peer_gemm(int tokens, int D, int depth, int steps) {
 }
 
 int main(int argc, char **argv) {
+    vt_blas_rest_workers(argv); /* as the CLI does */
     const char *model_path = getenv("VITRAIL_MODEL") ? getenv("VITRAIL_MODEL") : VT_DEFAULT_MODEL_SRC;
     int threads = 0, runs = 5;
     for (int i = 1; i < argc; i++) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_rest.h"
 #include "cli.h"
 #include "cmd_shapes.h"
 #include "vitrail.h"
@@ -649,6 +650,7 @@ static void print_help(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    vt_blas_rest_workers(argv);
     cli c = {0};
     const char *plugins[16];
     int n_plugins = 0;
