@@ -52,6 +52,13 @@ typedef struct half_push {
     uint32_t n, x_off;
 } half_push;
 
+int vt_vk_round_f16(vt_vk *vk, const vt_vk_binding *src, uint32_t src_off, const vt_vk_buf *dst, uint32_t n) {
+    const vt_vk_binding bd[2] = {*src, {.buf = dst, .offset = 0, .range = dst->size}};
+    const half_push p = {.n = n, .x_off = src_off};
+    const uint64_t groups = ((uint64_t)n + 255) / 256; /* a grid-stride loop beyond 65535 */
+    return vt_vk_dispatch(vk, VT_VK_SH_TO_F16, NULL, bd, &p, sizeof p, (uint32_t)(groups > 65535 ? 65535 : groups), 1, 1);
+}
+
 int vt_vk_half_get(vt_vk *vk, const vt_vk_buf *b, VkDeviceSize off, uint64_t count, const vt_vk_buf **out) {
     int rc;
     if (2 * (vk->n_halves + 1) > vk->cap_halves && (rc = rebuild(vk, vk->n_halves + 1, 0))) return rc;
@@ -72,13 +79,8 @@ int vt_vk_half_get(vt_vk *vk, const vt_vk_buf *b, VkDeviceSize off, uint64_t cou
     /* bind the source from an offset the device accepts; the shader skips ahead */
     const VkDeviceSize align = vk->props.limits.minStorageBufferOffsetAlignment ? vk->props.limits.minStorageBufferOffsetAlignment : 1;
     const VkDeviceSize base = off / align * align;
-    vt_vk_binding bd[2] = {{.buf = b, .offset = base, .range = off + count * 4 - base},
-                           {.buf = &e->h, .offset = 0, .range = e->h.size}};
-    half_push p = {.n = (uint32_t)count, .x_off = (uint32_t)((off - base) / 4)};
-    uint64_t groups = (count + 255) / 256;
-    if ((rc = vt_vk_dispatch(vk, VT_VK_SH_TO_F16, NULL, bd, &p, sizeof p, (uint32_t)(groups > 65535 ? 65535 : groups), 1,
-                             1)))
-        return rc;
+    const vt_vk_binding src = {.buf = b, .offset = base, .range = off + count * 4 - base};
+    if ((rc = vt_vk_round_f16(vk, &src, (uint32_t)((off - base) / 4), &e->h, (uint32_t)count))) return rc;
     e->version = b->version;
     *out = &e->h;
     return VT_OK;

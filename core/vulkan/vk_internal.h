@@ -263,6 +263,9 @@ int vt_vk_dispatch(vt_vk *vk, vt_vk_shader shader, const uint32_t *spec, const v
  * uploaded by the host, never written on the device), converted on first use
  * and again after an upload changed b; *out stays valid until b is freed. */
 int vt_vk_half_get(vt_vk *vk, const vt_vk_buf *b, VkDeviceSize off, uint64_t count, const vt_vk_buf **out);
+/* Records to_f16.comp: the first n floats of `src` from element src_off,
+ * rounded to f16 into dst (the f16 weight copies, the coop GEMM's x16). */
+int vt_vk_round_f16(vt_vk *vk, const vt_vk_binding *src, uint32_t src_off, const vt_vk_buf *dst, uint32_t n);
 /* Drops the copies made from buffer id (when it is freed). */
 void vt_vk_half_forget(vt_vk *vk, uint64_t id);
 void vt_vk_half_destroy(vt_vk *vk);

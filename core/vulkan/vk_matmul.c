@@ -176,16 +176,9 @@ static int x_to_f16(vt_vk *vk, const gemm_job *j, gemm_job *out) {
         if (vk->x16.buf && (rc = vt_vk_buf_release(vk, &vk->x16))) return rc;
         if ((rc = vt_vk_buf_create(vk, n * 2, vk->mem_device, 0, &vk->x16))) return rc;
     }
-    const vt_vk_binding bd[2] = {j->bd[0], {.buf = &vk->x16, .offset = 0, .range = n * 2}};
-    const struct {
-        uint32_t n, x_off;
-    } p = {(uint32_t)n, j->p.a_off}; /* to_f16.comp's push constants */
-    const uint64_t groups = (n + 255) / 256;
-    if ((rc = vt_vk_dispatch(vk, VT_VK_SH_TO_F16, NULL, bd, &p, sizeof p, (uint32_t)(groups > 65535 ? 65535 : groups), 1,
-                             1)))
-        return rc;
+    if ((rc = vt_vk_round_f16(vk, &j->bd[0], j->p.a_off, &vk->x16, (uint32_t)n))) return rc;
     *out = *j;
-    out->bd[0] = bd[1];
+    out->bd[0] = (vt_vk_binding){.buf = &vk->x16, .offset = 0, .range = vk->x16.size};
     out->p.a_off = 0;
     return VT_OK;
 }
