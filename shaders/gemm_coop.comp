@@ -7,16 +7,18 @@
 // 16 bytes against bank conflicts, while the next slice is read into registers.
 // STAGES 2 keeps two slices in shared memory, so the next one is written while
 // the current one is multiplied and a slice costs one barrier instead of two.
-// The epilogue goes through a per-subgroup 16x16 scratch, because the layout of
-// an accumulator's elements across invocations is the driver's.
+// Which invocation holds which element of an accumulator is the driver's, so
+// the epilogue works on whole fragments where the block lies inside y (see
+// main), and goes value by value through a per-subgroup 16x16 scratch on y's
+// edges.
 //
 // -DA_HALF reads x as f16 (8 halves per uvec4), rounded by a pre-pass into a
-// buffer of the backend's: per slice a third less to bring from L2 than f32
-// x, and no conversion in the loop.
+// buffer of the backend's at offset 0: per slice a third less to bring from
+// L2 than f32 x, and no conversion in the loop.
 //
 // Requirements the backend checks before choosing this shader: K % 8 == 0, x
-// rows 16-byte aligned (a_off % 4 == 0; with A_HALF a_off % 8 == 0), w's f16 copy at offset 0 with rows of K
-// halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
+// rows 16-byte aligned (a_off % 4 == 0), w's f16 copy at offset 0 with rows of
+// K halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
 // It is selected at run time only, after a self-check against the portable path.
 // -DVT_COOP_EMULATE builds a plain-GLSL stand-in for the fragment operations
 // (below), so CI tests everything else of this shader on lavapipe.
