@@ -17,6 +17,9 @@
 //           in turn, so from L2) into those registers while the slice computes;
 //   MODE 4  as 3 with A read as f32 and rounded to f16 on the way, as
 //           gemm_coop reads x.
+//   MODE 5  no shared memory: the 8 input fragments loaded every iteration
+//           straight from the buffer (128 KiB in all, so from L1 or L2), at
+//           k 0, 16, ..., 240 in turn: gemm_coop's DIRECT variants' ceiling.
 // Modes 2-4 are gemm_coop's variant 8 without its bounds checks and epilogue.
 // Nothing here computes a meaningful product; each subgroup stores its 16
 // accumulators at a place of its own (64 KiB per workgroup), so every MulAdd
@@ -58,10 +61,10 @@ layout(push_constant) uniform Push {
 #define ACC_T fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 #define FH_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 
-#if MODE >= 1
+#if MODE >= 1 && MODE <= 4
 shared uvec4 S[ROWS * RS];
 #endif
-#if MODE >= 2
+#if MODE >= 2 && MODE <= 4
 uvec4 ra[CH], rb[CH];
 
 // chunk e of a slice: row e / RW, halves [8 (e % RW), +8) of slice s
@@ -104,6 +107,14 @@ void main() {
         const uint k = (it & 1u) * 2u;  // halves 0 or 16 of each row
         [[unroll]] for (uint i = 0u; i < F; i++) coopMatLoadNV(fa[i], S, (row_a + i * 16u) * RS + k, RS, false);
         [[unroll]] for (uint j = 0u; j < F; j++) coopMatLoadNV(fb[j], S, (row_b + j * 16u) * RS + k, RS, true);
+        [[unroll]] for (uint i = 0u; i < F; i++)
+            [[unroll]] for (uint j = 0u; j < F; j++) acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
+    }
+#elif MODE == 5
+    for (uint it = 0u; it < pc.iters; it++) {
+        const uint k = (it % (NS * 2u)) * 2u;  // uvec4 column of a 16-deep step
+        [[unroll]] for (uint i = 0u; i < F; i++) coopMatLoadNV(fa[i], in8, (row_a + i * 16u) * KW + k, KW, false);
+        [[unroll]] for (uint j = 0u; j < F; j++) coopMatLoadNV(fb[j], in8, (row_b + j * 16u) * KW + k, KW, true);
         [[unroll]] for (uint i = 0u; i < F; i++)
             [[unroll]] for (uint j = 0u; j < F; j++) acc[i][j] = coopMatMulAddNV(fa[i], fb[j], acc[i][j]);
     }

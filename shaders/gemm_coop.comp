@@ -16,6 +16,14 @@
 // buffer of the backend's at offset 0: per slice a third less to bring from
 // L2 than f32 x, and no conversion in the loop.
 //
+// -DDIRECT (with A_HALF) stages nothing: every subgroup loads its fragments
+// straight from x16 and w16 (L1 and L2 serve the reuse between subgroups and
+// workgroups), two k-steps of fragments in flight in registers, and no barrier
+// inside the K loop. coop_peak.comp's mode 2 lost 32% of mode 1's MulAdd rate
+// to the staging and its barriers alone; this trades them for cache traffic.
+// The loads are not bounds-checked: the backend takes it only where M and N
+// are whole blocks and K a multiple of 32.
+//
 // Requirements the backend checks before choosing this shader: K % 8 == 0, x
 // rows 16-byte aligned (a_off % 4 == 0), w's f16 copy at offset 0 with rows of
 // K halves, subgroups of 32, and the device's 16x16x16 f16 x f16 -> f32 property.
@@ -45,6 +53,9 @@
 #endif
 #ifndef STAGES
 #define STAGES 1 // slices resident in shared memory: 1 or 2
+#endif
+#if defined(DIRECT) && !defined(A_HALF)
+#error DIRECT reads x16: it needs A_HALF
 #endif
 #define BK uint(BK_)
 #define NSG (SG_M * SG_N)
@@ -78,10 +89,13 @@ layout(push_constant) uniform Push {
 
 #define A_STAGE (BM * RS)
 #define B_STAGE (BN * RS)
+#ifndef DIRECT
 shared uvec4 As[STAGES * A_STAGE];
 shared uvec4 Bs[STAGES * B_STAGE];
+#endif
 shared float Cs[NSG * 256];
 
+#ifndef DIRECT
 uvec4 ra[CHUNKS_A];
 uvec4 rb[CHUNKS_B];
 
@@ -120,6 +134,21 @@ void stash(uint lid, uint st) {
         Bs[st * B_STAGE + (e / (BK / 8u)) * RS + e % (BK / 8u)] = rb[i];
     }
 }
+#endif
+
+// where fragments are loaded from, and their row strides in uvec4: the staged
+// slices, or (DIRECT) x16 and w16 themselves
+#ifdef DIRECT
+#define SRC_A a8
+#define SRC_B b8
+#define RS_A (pc.a_sm / 8u)
+#define RS_B (pc.b_sn / 8u)
+#else
+#define SRC_A As
+#define SRC_B Bs
+#define RS_A RS
+#define RS_B RS
+#endif
 
 #ifndef VT_COOP_EMULATE
 #define SUBGROUP gl_SubgroupID
@@ -128,8 +157,8 @@ void stash(uint lid, uint st) {
 #define ACC_ZERO ACC_T(0.0)
 #define FA_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define FB_T fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
-#define LOAD_A(f, at) coopMatLoadNV(f, As, at, RS, false)
-#define LOAD_B(f, at) coopMatLoadNV(f, Bs, at, RS, true)
+#define LOAD_A(f, at) coopMatLoadNV(f, SRC_A, at, RS_A, false)
+#define LOAD_B(f, at) coopMatLoadNV(f, SRC_B, at, RS_B, true)
 #define MMA(a, b, c) c = coopMatMulAddNV(a, b, c)
 #define STORE_C(c, at) coopMatStoreNV(c, Cs, at, 16u, false)
 #define SUBGROUP_SYNC() subgroupMemoryBarrierShared(); subgroupBarrier()
@@ -166,11 +195,11 @@ struct Acc { float v[8]; };
 
 // half k of the row (A) or column (B) starting at uvec4 `at`
 float half_a(uint at, uint k) {
-    const vec2 h = unpackHalf2x16(As[at + k / 8u][(k % 8u) / 2u]);
+    const vec2 h = unpackHalf2x16(SRC_A[at + k / 8u][(k % 8u) / 2u]);
     return (k % 2u) == 0u ? h.x : h.y;
 }
 float half_b(uint at, uint k) {
-    const vec2 h = unpackHalf2x16(Bs[at + k / 8u][(k % 8u) / 2u]);
+    const vec2 h = unpackHalf2x16(SRC_B[at + k / 8u][(k % 8u) / 2u]);
     return (k % 2u) == 0u ? h.x : h.y;
 }
 
@@ -178,7 +207,7 @@ Acc emu_mma(uint a, uint b, Acc c) {
     const uint r = LANE / 2u, c0 = (LANE % 2u) * 8u;
     for (uint q = 0u; q < 8u; q++) {
         float s = c.v[q];
-        for (uint k = 0u; k < 16u; k++) s += half_a(a + r * RS, k) * half_b(b + (c0 + q) * RS, k);
+        for (uint k = 0u; k < 16u; k++) s += half_a(a + r * RS_A, k) * half_b(b + (c0 + q) * RS_B, k);
         c.v[q] = s;
     }
     return c;
@@ -218,6 +247,31 @@ void main() {
     [[unroll]] for (uint i = 0u; i < FM; i++)
         [[unroll]] for (uint j = 0u; j < FN; j++) acc[i][j] = ACC_ZERO;
 
+#ifdef DIRECT
+    // fragment rows of this subgroup in x16 and w16, in uvec4
+    const uint ga = (pc.a_off + (m0 + wm * FM * 16u) * pc.a_sm) / 8u;
+    const uint gb = (pc.b_off + (n0 + wn * FN * 16u) * pc.b_sn) / 8u;
+    // two k-steps in flight: p* is multiplied while q* is being loaded, then
+    // the other way round (named, not indexed, so they stay in registers)
+    FA_T pa[FM], qa[FM];
+    FB_T pb[FN], qb[FN];
+    [[unroll]] for (uint i = 0u; i < FM; i++) LOAD_A(pa[i], ga + i * 16u * RS_A);
+    [[unroll]] for (uint j = 0u; j < FN; j++) LOAD_B(pb[j], gb + j * 16u * RS_B);
+    for (uint k0 = 0u; k0 < pc.K; k0 += 32u) {
+        const uint k1 = (k0 + 16u) / 8u;
+        [[unroll]] for (uint i = 0u; i < FM; i++) LOAD_A(qa[i], ga + i * 16u * RS_A + k1);
+        [[unroll]] for (uint j = 0u; j < FN; j++) LOAD_B(qb[j], gb + j * 16u * RS_B + k1);
+        [[unroll]] for (uint i = 0u; i < FM; i++)
+            [[unroll]] for (uint j = 0u; j < FN; j++) MMA(pa[i], pb[j], acc[i][j]);
+        if (k0 + 32u < pc.K) {
+            const uint k2 = (k0 + 32u) / 8u;
+            [[unroll]] for (uint i = 0u; i < FM; i++) LOAD_A(pa[i], ga + i * 16u * RS_A + k2);
+            [[unroll]] for (uint j = 0u; j < FN; j++) LOAD_B(pb[j], gb + j * 16u * RS_B + k2);
+        }
+        [[unroll]] for (uint i = 0u; i < FM; i++)
+            [[unroll]] for (uint j = 0u; j < FN; j++) MMA(qa[i], qb[j], acc[i][j]);
+    }
+#else
     fetch(m0, n0, 0u, lid);
 #if STAGES == 2
     stash(lid, 0u);
@@ -251,6 +305,7 @@ void main() {
         st ^= 1u;
 #endif
     }
+#endif  // DIRECT
 
     const uint act = pc.flags & 3u;
     const bool has_bias = (pc.flags & 4u) != 0u;

@@ -97,9 +97,10 @@ int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
 #define VT_VK_GEMM_TILES 5
 /* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64, 2-9 candidates
  * of other depths, stage counts, fragment grids and blocks (6 the default),
- * 10 and 11 variants 6 and 2 reading x rounded to f16 by a pre-pass
- * (core/vulkan/vk_matmul.c's coop_tiles). */
-#define VT_VK_COOP_TILES 12
+ * 10 and 11 variants 6 and 2 reading x rounded to f16 by a pre-pass, 12-14
+ * blocks of 8, 2 and 6 loading their fragments from that f16 x and the f16
+ * weights directly, without staging (core/vulkan/vk_matmul.c's coop_tiles). */
+#define VT_VK_COOP_TILES 15
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
  * its path (0 .. VT_VK_GEMM_TILES - 1, COOP 0 .. VT_VK_COOP_TILES - 1; a
  * number the path lacks picks by shape), or with -1 pick by shape again (and
@@ -109,15 +110,16 @@ void vt_backend_vulkan_force_tile(vt_backend *be, int tile);
  * shared memory fits; when emulating, an emulated build of it exists). */
 int vt_backend_vulkan_coop_tile_usable(vt_backend *be, int tile);
 /* Benchmark hook: records one dispatch of the cooperative-matrix
- * microbenchmark (shaders/coop_peak.comp) in `mode` 0-4 (VT_VK_PEAK_MODES):
+ * microbenchmark (shaders/coop_peak.comp) in `mode` 0-5 (VT_VK_PEAK_MODES):
  * `groups` workgroups of 4 subgroups, each `iters` iterations of 16 MulAdds of
  * 16x16x16 on fragments held in registers (0) or reloaded from shared memory
  * (1), or of one 32-deep GEMM slice, 32 MulAdds, staged from registers (2),
- * read from memory as f16 (3) or A as f32 (4); the caller submits
+ * read from memory as f16 (3) or A as f32 (4), or 16 MulAdds on fragments
+ * loaded from the buffer every iteration (5); the caller submits
  * (synchronize). *flops: the work recorded, groups * 4 * iters * MulAdds *
  * 2 * 16^3. VT_E_UNSUPPORTED with the reason where the COOP path is off or
  * the build lacks the shaders. */
-#define VT_VK_PEAK_MODES 5
+#define VT_VK_PEAK_MODES 6
 int vt_backend_vulkan_coop_peak(vt_backend *be, int mode, uint32_t iters, uint32_t groups, double *flops);
 /* Commands and barriers recorded since creation. */
 void vt_backend_vulkan_counters(vt_backend *be, uint64_t *commands, uint64_t *barriers);

@@ -41,17 +41,22 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_COOP_9,
     VT_VK_SH_GEMM_COOP_6H, /* 6 and 2 reading x as f16 (a pre-pass rounds it) */
     VT_VK_SH_GEMM_COOP_2H,
+    VT_VK_SH_GEMM_COOP_D8, /* 8, 2 and 6 with DIRECT: fragments from x16 and w16, no staging */
+    VT_VK_SH_GEMM_COOP_D2,
+    VT_VK_SH_GEMM_COOP_D6,
     VT_VK_SH_GEMM_COOP_EMU_L, /* the same, fragments emulated in plain GLSL (tests) */
     VT_VK_SH_GEMM_COOP_EMU_S,
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */
     VT_VK_SH_GEMM_COOP_EMU_7,
     VT_VK_SH_GEMM_COOP_EMU_8,
     VT_VK_SH_GEMM_COOP_EMU_6H,
+    VT_VK_SH_GEMM_COOP_EMU_D6,
     VT_VK_SH_COOP_PEAK_0, /* MulAdd throughput alone (vk_peak.c; built with the coop variants), */
     VT_VK_SH_COOP_PEAK_1, /* then with gemm_coop's pieces added one at a time (coop_peak.comp's modes) */
     VT_VK_SH_COOP_PEAK_2,
     VT_VK_SH_COOP_PEAK_3,
     VT_VK_SH_COOP_PEAK_4,
+    VT_VK_SH_COOP_PEAK_5,
     VT_VK_SH_TO_F16,
     VT_VK_SH_ROWNORM,
     VT_VK_SH_SOFTMAX,

@@ -48,24 +48,29 @@ static const struct {
  * `stages` of them in shared memory. emu: the variant with emulated fragments,
  * NONE where its shared memory exceeds lavapipe's 32 KiB (another variant there
  * has its block shape, depth and stage count); x16: x is first rounded to f16
- * into vk->x16, and the variant reads that. */
+ * into vk->x16, and the variant reads that; direct: no staging, fragments
+ * loaded from x16 and w16 themselves, so only for whole blocks (M and N
+ * multiples of the block, K of 32; other products take COOP_DEFAULT). */
 #define NONE VT_VK_SH_COUNT
 static const struct {
     vt_vk_shader sh, emu;
-    uint32_t sg_m, sg_n, fm, fn, bk, stages, x16;
+    uint32_t sg_m, sg_n, fm, fn, bk, stages, x16, direct;
 } coop_tiles[VT_VK_COOP_TILES] = {
-    {VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 2, 4, 4, 2, 32, 1, 0},
-    {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 2, 2, 2, 2, 32, 1, 0},
-    {VT_VK_SH_GEMM_COOP_2, NONE, 2, 4, 4, 2, 32, 2, 0},
-    {VT_VK_SH_GEMM_COOP_3, NONE, 2, 4, 4, 2, 64, 1, 0},
-    {VT_VK_SH_GEMM_COOP_4, NONE, 2, 2, 4, 4, 32, 2, 0},
-    {VT_VK_SH_GEMM_COOP_5, NONE, 2, 2, 4, 4, 64, 1, 0},
-    {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2, 0},
-    {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1, 0},
-    {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1, 0},
-    {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1, 0},
-    {VT_VK_SH_GEMM_COOP_6H, VT_VK_SH_GEMM_COOP_EMU_6H, 2, 2, 2, 2, 32, 2, 1},
-    {VT_VK_SH_GEMM_COOP_2H, NONE, 2, 4, 4, 2, 32, 2, 1},
+    {VT_VK_SH_GEMM_COOP_L, VT_VK_SH_GEMM_COOP_EMU_L, 2, 4, 4, 2, 32, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_S, VT_VK_SH_GEMM_COOP_EMU_S, 2, 2, 2, 2, 32, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_2, NONE, 2, 4, 4, 2, 32, 2, 0, 0},
+    {VT_VK_SH_GEMM_COOP_3, NONE, 2, 4, 4, 2, 64, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_4, NONE, 2, 2, 4, 4, 32, 2, 0, 0},
+    {VT_VK_SH_GEMM_COOP_5, NONE, 2, 2, 4, 4, 64, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_6, VT_VK_SH_GEMM_COOP_EMU_6, 2, 2, 2, 2, 32, 2, 0, 0},
+    {VT_VK_SH_GEMM_COOP_7, VT_VK_SH_GEMM_COOP_EMU_7, 2, 2, 2, 2, 64, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_8, VT_VK_SH_GEMM_COOP_EMU_8, 2, 2, 4, 4, 32, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_9, NONE, 4, 2, 4, 4, 32, 1, 0, 0},
+    {VT_VK_SH_GEMM_COOP_6H, VT_VK_SH_GEMM_COOP_EMU_6H, 2, 2, 2, 2, 32, 2, 1, 0},
+    {VT_VK_SH_GEMM_COOP_2H, NONE, 2, 4, 4, 2, 32, 2, 1, 0},
+    {VT_VK_SH_GEMM_COOP_D8, NONE, 2, 2, 4, 4, 32, 0, 1, 1},
+    {VT_VK_SH_GEMM_COOP_D2, NONE, 2, 4, 4, 2, 32, 0, 1, 1},
+    {VT_VK_SH_GEMM_COOP_D6, VT_VK_SH_GEMM_COOP_EMU_D6, 2, 2, 2, 2, 32, 0, 1, 1},
 };
 /* The variant every product takes unless VITRAIL_VK_TILE forces one: 64x64
  * blocks with two 32-deep slices resident (one barrier a slice). In the block
@@ -75,8 +80,8 @@ static const struct {
  * 128x128 and 256x128 block was slower than it on each of those shapes. */
 #define COOP_DEFAULT 6
 
-/* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves)
- * and a 16x16 f32 scratch per subgroup. */
+/* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves;
+ * none for the direct ones) and a 16x16 f32 scratch per subgroup. */
 static uint32_t coop_shared(int t) {
     const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
     return coop_tiles[t].stages * (bm + bn) * (coop_tiles[t].bk + 8) * 2 + coop_tiles[t].sg_m * coop_tiles[t].sg_n * 1024;
@@ -189,7 +194,12 @@ static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
     /* an f16 x needs rows of K contiguous values (a linear's x has them) */
     if (coop_tiles[t].x16 && j->p.a_sm != j->p.K) t = COOP_DEFAULT;
-    const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    /* the direct variants' loads are unchecked: whole blocks only */
+    if (coop_tiles[t].direct && (j->p.M % bm || j->p.N % bn || j->p.K % 32 || j->batch != 1)) {
+        t = COOP_DEFAULT;
+        bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    }
     const vt_vk_shader sh = vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh;
     if (!coop_tiles[t].x16) return run_blocks(vk, sh, NULL, j, bm, bn);
     gemm_job h;

@@ -81,7 +81,7 @@ int vt_backend_vulkan_coop_peak(vt_backend *be, int mode, uint32_t iters, uint32
     const peak_push p = {iters};
     if ((rc = vt_vk_dispatch(vk, sh, NULL, bd, &p, sizeof p, groups, 1, 1))) return rc;
     /* per subgroup and iteration 16 MulAdds of 16x16x16 (a GEMM slice: 32) */
-    if (flops) *flops = (double)groups * 4 * iters * (mode >= 2 ? 32 : 16) * 2 * 16 * 16 * 16;
+    if (flops) *flops = (double)groups * 4 * iters * (mode >= 2 && mode <= 4 ? 32 : 16) * 2 * 16 * 16 * 16;
     return VT_OK;
 }
 
