@@ -97,10 +97,11 @@ int vt_backend_vulkan_coop_emulate(vt_backend *be, int on);
 #define VT_VK_GEMM_TILES 5
 /* The cooperative-matrix GEMM's variants: 0 128x128, 1 64x64, 2-9 candidates
  * of other depths, stage counts, fragment grids and blocks (6 the default),
- * 10 and 11 variants 6 and 2 reading x rounded to f16 by a pre-pass, 12-14
- * blocks of 8, 2 and 6 loading their fragments from that f16 x and the f16
- * weights directly, without staging (core/vulkan/vk_matmul.c's coop_tiles). */
-#define VT_VK_COOP_TILES 15
+ * 10 and 11 variants 6 and 2 reading x rounded to f16 by a pre-pass, 12-16
+ * blocks (those of 8, 2 and 6, 128x64, 64x64 in one subgroup) loading their
+ * fragments from that f16 x and the f16 weights directly, without staging
+ * (core/vulkan/vk_matmul.c's coop_tiles). */
+#define VT_VK_COOP_TILES 17
 /* Test hook: makes every linear and matmul use GEMM block variant `tile` of
  * its path (0 .. VT_VK_GEMM_TILES - 1, COOP 0 .. VT_VK_COOP_TILES - 1; a
  * number the path lacks picks by shape), or with -1 pick by shape again (and

@@ -44,6 +44,8 @@ typedef enum vt_vk_shader {
     VT_VK_SH_GEMM_COOP_D8, /* 8, 2 and 6 with DIRECT: fragments from x16 and w16, no staging */
     VT_VK_SH_GEMM_COOP_D2,
     VT_VK_SH_GEMM_COOP_D6,
+    VT_VK_SH_GEMM_COOP_D4, /* DIRECT 128x64, and 64x64 in one subgroup */
+    VT_VK_SH_GEMM_COOP_D1,
     VT_VK_SH_GEMM_COOP_EMU_L, /* the same, fragments emulated in plain GLSL (tests) */
     VT_VK_SH_GEMM_COOP_EMU_S,
     VT_VK_SH_GEMM_COOP_EMU_6, /* the candidates that fit lavapipe's 32 KiB of shared memory */

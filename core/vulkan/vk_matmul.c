@@ -71,6 +71,8 @@ static const struct {
     {VT_VK_SH_GEMM_COOP_D8, NONE, 2, 2, 4, 4, 32, 0, 1, 1},
     {VT_VK_SH_GEMM_COOP_D2, NONE, 2, 4, 4, 2, 32, 0, 1, 1},
     {VT_VK_SH_GEMM_COOP_D6, VT_VK_SH_GEMM_COOP_EMU_D6, 2, 2, 2, 2, 32, 0, 1, 1},
+    {VT_VK_SH_GEMM_COOP_D4, NONE, 2, 2, 4, 2, 32, 0, 1, 1},
+    {VT_VK_SH_GEMM_COOP_D1, NONE, 1, 1, 4, 4, 32, 0, 1, 1},
 };
 /* The variant every product takes unless VITRAIL_VK_TILE forces one: 64x64
  * blocks with two 32-deep slices resident (one barrier a slice). In the block

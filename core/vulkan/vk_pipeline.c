@@ -45,6 +45,8 @@ static const struct {
     [VT_VK_SH_GEMM_COOP_D8] = {"gemm_coop_d8", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_D2] = {"gemm_coop_d2", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_D6] = {"gemm_coop_d6", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_D4] = {"gemm_coop_d4", 4, 0, 1u << 2},
+    [VT_VK_SH_GEMM_COOP_D1] = {"gemm_coop_d1", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_L] = {"gemm_coop_emu_l", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_S] = {"gemm_coop_emu_s", 4, 0, 1u << 2},
     [VT_VK_SH_GEMM_COOP_EMU_6] = {"gemm_coop_emu_6", 4, 0, 1u << 2},
