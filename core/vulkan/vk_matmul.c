@@ -74,13 +74,23 @@ static const struct {
     {VT_VK_SH_GEMM_COOP_D4, NONE, 2, 2, 4, 2, 32, 0, 1, 1},
     {VT_VK_SH_GEMM_COOP_D1, NONE, 1, 1, 4, 4, 32, 0, 1, 1},
 };
-/* The variant every product takes unless VITRAIL_VK_TILE forces one: 64x64
- * blocks with two 32-deep slices resident (one barrier a slice). In the block
- * sweep on an H100 (docs/performance.md, 2026-12-07) it beat variant 1 (the
- * same block, one slice resident, the default before) on all four shapes up to
- * 4096x1152x1152, by 5-8% (53.2 against 49.5 TFLOP/s at 4096x1152x1152); every
- * 128x128 and 256x128 block was slower than it on each of those shapes. */
+/* The variant of products too small for COOP_LARGE (below), and of any the
+ * large one cannot take, unless VITRAIL_VK_TILE forces one: 64x64 blocks with
+ * two 32-deep slices resident (one barrier a slice). In the block sweep on an
+ * H100 (docs/performance.md, 2026-12-07) it beat variant 1 (the same block,
+ * one slice resident, the default before) on all four shapes up to
+ * 4096x1152x1152, by 5-8%; every 128x128 and 256x128 block reading x as f32
+ * was slower than it on each of those shapes. */
 #define COOP_DEFAULT 6
+
+/* The variant a product takes where its 128x128 grid gives at least half the
+ * multiprocessors a workgroup: variant 2's block reading x rounded to f16.
+ * Measured on an H100 (run 7, docs/performance.md, 2026-12-08; every variant
+ * in one call, products timed with the pre-pass): 62.0 / 95.5 / 85.7 / 136.1
+ * TFLOP/s at 256x1152x4608 / 1024x1152x4608 / 4096x1152x1152 /
+ * 8192x1152x4608 (72 to 576 workgroups) against variant 6's 54.2 / 68.7 /
+ * 65.1 / 93.0, and 12.1 against 17.9 at 256x384x1536 (24 workgroups). */
+#define COOP_LARGE 11
 
 /* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves;
  * none for the direct ones) and a 16x16 f32 scratch per subgroup. */
@@ -190,10 +200,19 @@ static int x_to_f16(vt_vk *vk, const gemm_job *j, gemm_job *out) {
     return VT_OK;
 }
 
+/* The coop variant by the product's size: COOP_LARGE where it has the
+ * workgroups to fill half the device (and x's rows are contiguous, which its
+ * f16 copy needs), else COOP_DEFAULT. */
+static int pick_coop(vt_vk *vk, const gemm_job *j) {
+    const gemm_push *p = &j->p;
+    if (vt_backend_vulkan_coop_tile_usable(&vk->base, COOP_LARGE) && p->a_sm == p->K &&
+        2 * n_groups(p->M, p->N, 128, 128, j->batch) >= vk->sm_count)
+        return COOP_LARGE;
+    return COOP_DEFAULT;
+}
+
 static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
-    /* one variant for every size (COOP_DEFAULT), unlike the portable path's
-     * rule: in the sweeps no larger block beat the 64x64 default at any shape */
-    int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : COOP_DEFAULT;
+    int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : pick_coop(vk, j);
     /* an f16 x needs rows of K contiguous values (a linear's x has them) */
     if (coop_tiles[t].x16 && j->p.a_sm != j->p.K) t = COOP_DEFAULT;
     uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
@@ -440,12 +459,14 @@ static int selfcheck(vt_vk *vk, vt_vk_path path, double *nmse) {
     if (!rc) rc = linear_with(vk, (lin_how){VT_VK_PATH_F32, -1}, &ty0, &tx, &tw, &tb, VT_ACT_GELU_TANH);
     if (!rc) rc = vt_vk_download(be, by0, 0, r0, (size_t)M * N * sizeof(float));
     double worst = 0;
-    /* COOP: the variants products will take (the default, and the one
-     * VITRAIL_VK_TILE forces); the portable paths: all their blocks */
-    int check[VT_VK_GEMM_TILES > 2 ? VT_VK_GEMM_TILES : 2], variants = 0;
+    /* COOP: the variants products will take (the two of the size rule, and
+     * the one VITRAIL_VK_TILE forces); the portable paths: all their blocks */
+    int check[VT_VK_GEMM_TILES > 3 ? VT_VK_GEMM_TILES : 3], variants = 0;
     if (path == VT_VK_PATH_COOP) {
         check[variants++] = COOP_DEFAULT;
-        if (vk->force_tile != COOP_DEFAULT && vt_backend_vulkan_coop_tile_usable(be, vk->force_tile))
+        if (vt_backend_vulkan_coop_tile_usable(be, COOP_LARGE)) check[variants++] = COOP_LARGE;
+        if (vk->force_tile != COOP_DEFAULT && vk->force_tile != COOP_LARGE &&
+            vt_backend_vulkan_coop_tile_usable(be, vk->force_tile))
             check[variants++] = vk->force_tile;
     } else
         for (; variants < VT_VK_GEMM_TILES; variants++) check[variants] = variants;
