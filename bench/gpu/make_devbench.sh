@@ -9,7 +9,7 @@
 #                 code at all: the CPU backend is not reached); it needs
 #                 libvulkan.so.1 (from .gl) and glibc >= 2.34
 #   lib/          any other shared library ldd finds it needing (none today)
-#   gpu/          copies of bench/gpu/run.sh, torch_bench.py, table.py
+#   gpu/          copies of bench/gpu/run.sh, diag.sh, torch_bench.py, table.py
 # On the device, from the root of a checkout holding .gl/ and .devbench/:
 #   run(kind="nvidia-h200", carry=[".gl", ".devbench"], command="bash .devbench/vk16/run.sh")
 set -euo pipefail
@@ -33,7 +33,7 @@ ldd $pkg/vt-bench-gpu | awk '$3 ~ /^\// {print $3}' | while read -r lib; do
     *) cp -L "$lib" $pkg/lib/ ;;
   esac
 done
-cp bench/gpu/run.sh bench/gpu/torch_bench.py bench/gpu/table.py $pkg/gpu/
+cp bench/gpu/run.sh bench/gpu/diag.sh bench/gpu/torch_bench.py bench/gpu/table.py $pkg/gpu/
 cat > $pkg/run.sh <<'RUN'
 for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json;
 # vitrail issue 6: Vulkan backend against PyTorch on this GPU (.devbench/VK16_README.txt).
