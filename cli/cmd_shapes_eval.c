@@ -127,6 +127,9 @@ static void print_analysis(const vt_shapes_analysis *a, int features) {
             printf("         hole %.2f fill %.2f depth %.2f elong %.2f harm1-8 %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.3f\n",
                    b->hole, b->fill, b->depth, b->elong, b->harm[1], b->harm[2], b->harm[3], b->harm[4], b->harm[5],
                    b->harm[6], b->harm[7], b->harm[8]);
+        if (features)
+            printf("         whitened harm2-6 %.3f %.3f %.3f %.3f %.3f\n", b->wharm[2], b->wharm[3], b->wharm[4],
+                   b->wharm[5], b->wharm[6]);
     }
 }
 

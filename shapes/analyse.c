@@ -137,6 +137,45 @@ static float median(float *v, int n) {
     return n % 2 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The outermost and innermost half-coverage crossing on each ray from (cx,
+ * cy), ray r pointing along M·(cos φ, −sin φ), φ = 2πr/rays, in units of that
+ * vector's length, marched `steps` times by STEP; 0 where there is none. */
+static void profile(const cover *cv, float cx, float cy, const float M[2][2], int steps, float *inner,
+                    float *outer) {
+    for (int r = 0; r < VT_SHAPES_RAYS; r++) {
+        float phi = 2 * PI_F * (float)r / VT_SHAPES_RAYS;
+        float ux = cosf(phi), uy = -sinf(phi);
+        float dx = M[0][0] * ux + M[0][1] * uy, dy = M[1][0] * ux + M[1][1] * uy;
+        float prev = cover_at(cv, cx, cy);
+        float in = prev >= 0.5f ? 0 : -1, out = prev >= 0.5f ? 0 : -1;
+        for (int k = 1; k <= steps; k++) {
+            float s = STEP * (float)k;
+            float a = cover_at(cv, cx + s * dx, cy + s * dy);
+            if (prev < 0.5f && a >= 0.5f && in < 0) in = crossing(s - STEP, prev, a);
+            if (prev >= 0.5f && a < 0.5f) out = crossing(s - STEP, prev, a);
+            prev = a;
+        }
+        inner[r] = in < 0 ? 0 : in;
+        outer[r] = out < 0 ? 0 : out;
+    }
+}
+
+/* |Fourier coefficient k| of a profile over its mean, k = 0..8: rotation-invariant. */
+static void harmonics(const float *rho, float *h) {
+    double mean = 0;
+    for (int r = 0; r < VT_SHAPES_RAYS; r++) mean += rho[r];
+    mean /= VT_SHAPES_RAYS;
+    for (int k = 0; k <= 8; k++) {
+        double re = 0, im = 0;
+        for (int r = 0; r < VT_SHAPES_RAYS; r++) {
+            double phi = 2 * 3.14159265358979323846 * r / VT_SHAPES_RAYS;
+            re += rho[r] * cos(k * phi);
+            im -= rho[r] * sin(k * phi);
+        }
+        h[k] = mean > 0 ? (float)(sqrt(re * re + im * im) / (VT_SHAPES_RAYS * mean)) : 0;
+    }
+}
+
 /* 0, or -1 when the object has (next to) no coverage: pixels of its colour
  * that are no blend of it with the background. */
 static int measure(vt_shapes_blob *b, const cover *cv) {
@@ -170,21 +209,26 @@ static int measure(vt_shapes_blob *b, const cover *cv) {
     float smax = 0.5f * sqrtf((float)(cv->bw * cv->bw + cv->bh * cv->bh)) + 2.f;
     int steps = (int)(smax / STEP) + 2;
     float inner[VT_SHAPES_RAYS], outer[VT_SHAPES_RAYS];
-    for (int r = 0; r < VT_SHAPES_RAYS; r++) {
-        float phi = 2 * PI_F * (float)r / VT_SHAPES_RAYS;
-        float dx = cosf(phi), dy = -sinf(phi);
-        float prev = cover_at(cv, b->cx, b->cy);
-        float in = prev >= 0.5f ? 0 : -1, out = prev >= 0.5f ? 0 : -1;
-        for (int k = 1; k <= steps; k++) {
-            float s = STEP * (float)k;
-            float a = cover_at(cv, b->cx + s * dx, b->cy + s * dy);
-            if (prev < 0.5f && a >= 0.5f && in < 0) in = crossing(s - STEP, prev, a);
-            if (prev >= 0.5f && a < 0.5f) out = crossing(s - STEP, prev, a);
-            prev = a;
-        }
-        inner[r] = in < 0 ? 0 : in;
-        outer[r] = out < 0 ? 0 : out;
-        b->rho[r] = outer[r];
+    const float id[2][2] = {{1, 0}, {0, 1}};
+    profile(cv, b->cx, b->cy, id, steps, inner, outer);
+    memcpy(b->rho, outer, sizeof outer);
+
+    /* the same in whitened coordinates: rays mapped through S = C^(1/2) /
+     * det(C)^(1/4) (C the covariance), so a stretched or sheared outline is
+     * seen with its second moments made isotropic and its area kept. Any
+     * triangle is then close to an equilateral one, while a heart keeps its
+     * lobes: a generator's slightly stretched triangle (elongation 1.05-1.15)
+     * otherwise gains the 2nd and 5th harmonics that mark a heart. */
+    {
+        const double c20 = m20 / m0, c02 = m02 / m0, c11 = m11 / m0;
+        const double sd = sqrt(fmax(c20 * c02 - c11 * c11, 1e-12)), t = sqrt(c20 + c02 + 2 * sd);
+        const double q = sqrt(sd); /* det(C)^(1/4) = det(C^(1/2))^(1/2) */
+        const float S[2][2] = {{(float)((c20 + sd) / t / q), (float)(c11 / t / q)},
+                               {(float)(c11 / t / q), (float)((c02 + sd) / t / q)}};
+        float win[VT_SHAPES_RAYS], wout[VT_SHAPES_RAYS];
+        /* S stretches a ray by at most √elong */
+        profile(cv, b->cx, b->cy, S, (int)((float)steps * sqrtf(fminf(b->elong, 4.f))) + 2, win, wout);
+        harmonics(wout, b->wharm);
     }
     float mean = 0, rmax = 0;
     for (int r = 0; r < VT_SHAPES_RAYS; r++) {
@@ -201,15 +245,7 @@ static int measure(vt_shapes_blob *b, const cover *cv) {
         if (s > smx) smx = s;
     }
     b->depth = smx > 0 ? smin / smx : 0;
-    for (int k = 0; k <= 8; k++) {
-        double re = 0, im = 0;
-        for (int r = 0; r < VT_SHAPES_RAYS; r++) {
-            double phi = 2 * 3.14159265358979323846 * r / VT_SHAPES_RAYS;
-            re += b->rho[r] * cos(k * phi);
-            im -= b->rho[r] * sin(k * phi);
-        }
-        b->harm[k] = mean > 0 ? (float)(sqrt(re * re + im * im) / (VT_SHAPES_RAYS * mean)) : 0;
-    }
+    harmonics(b->rho, b->harm);
     float ho[VT_SHAPES_RAYS];
     memcpy(ho, outer, sizeof ho);
     float mo = median(ho, VT_SHAPES_RAYS);
@@ -270,11 +306,14 @@ static float orientation(const vt_shapes_blob *b) {
  * or 5-fold) and, within a symmetry, how deep the outline dips. */
 static int classify(const vt_shapes_blob *b) {
     const float *h = b->harm;
-    float hmax = 0;
-    for (int k = 2; k <= 6; k++) hmax = h[k] > hmax ? h[k] : hmax;
     if (b->hole > 0.3f) return VT_SHAPE_RING; /* 0.55 (0.42 blurred by 1.5 pixels) vs 0 */
-    /* flat, with no symmetry: ≥ 0.97 and ≤ 0.01 vs a square's ≤ 0.85 and ≥ 0.04 even when blurred */
-    if (b->depth > 0.8f && hmax < 0.03f) return VT_SHAPE_CIRCLE;
+    /* flat, with no symmetry: ≥ 0.97 and ≤ 0.01 vs a square's ≤ 0.85 and ≥ 0.04 even when blurred;
+     * the harmonics whitened, so that a circle drawn 10-15% wider than high
+     * (depth 0.87, plain h2 0.033) is still one, while the depth bound keeps
+     * anything stretched by more than 1.25 out */
+    float whmax = 0;
+    for (int k = 2; k <= 6; k++) whmax = b->wharm[k] > whmax ? b->wharm[k] : whmax;
+    if (b->depth > 0.8f && whmax < 0.03f) return VT_SHAPE_CIRCLE;
     if (b->elong > 1.35f) return VT_SHAPE_DIAMOND; /* 1.66 vs ≤ 1.08 (heart) */
     if (h[5] > h[3] && h[5] > h[4]) return VT_SHAPE_STAR;
     if (h[4] > h[3]) {
@@ -285,12 +324,21 @@ static int classify(const vt_shapes_blob *b) {
         return cross > 0 ? VT_SHAPE_CROSS : VT_SHAPE_SQUARE;
     }
     /* a triangle is 3-fold symmetric, with corners that give it a strong 6th
-     * harmonic; a heart is only mirror-symmetric (its lobes give it a 2nd and
-     * a 5th) and rounder: a vote of three features, each with a margin of about
-     * 2× either side even under a blur of a pixel (h6/h3 0.25-0.37 vs
-     * 0.03-0.06; h2 ≤ 0.005 vs ≥ 0.021; h5 ≤ 0.002 vs ≥ 0.012) */
-    int tri = (h[6] > 0.13f * h[3]) + (h[2] < 0.012f) + (h[5] < 0.007f);
-    return tri >= 2 ? VT_SHAPE_TRIANGLE : VT_SHAPE_HEART;
+     * harmonic; a heart is only mirror-symmetric (its lobes give it a 5th) and
+     * rounder. Read in whitened coordinates (wharm), where a stretched or
+     * sheared triangle is an equilateral one again: on the world's renders
+     * stretched by up to 1.19 along either axis, sharp or blurred by a pixel,
+     * h6/h3 is 0.28-0.38 for a triangle and 0.01-0.07 for a heart, h5 0.000-
+     * 0.004 against 0.018-0.031. Each vote is its log-distance from the
+     * boundary (the geometric mean of the two sides' nearest values) over the
+     * log-distance of that nearest value, and the two are summed. (The plain
+     * profile's h2 and h5, votes before, grow with any stretch: a triangle
+     * 10% taller than wide was a heart every time.) */
+    const float *w = b->wharm;
+    const float r63 = w[3] > 0 ? w[6] / w[3] : 0;
+    const float t6 = logf(fmaxf(r63, 1e-4f) / 0.134f) / logf(0.278f / 0.134f);
+    const float t5 = logf(0.0085f / fmaxf(w[5], 1e-4f)) / logf(0.0085f / 0.004f);
+    return t6 + t5 > 0 ? VT_SHAPE_TRIANGLE : VT_SHAPE_HEART;
 }
 
 /* ---- the background ---- */

@@ -31,6 +31,9 @@ typedef struct vt_shapes_blob {
     float depth;                       /* min / max of the smoothed profile */
     float elong;                       /* √(λ1/λ2) of the second moments */
     float harm[9];                     /* |Fourier coefficient k| of rho / its mean, k = 0..8 */
+    float wharm[9];                    /* the same of the profile taken in whitened coordinates (the
+                                          second moments made isotropic, area kept): what stays of
+                                          the outline when a stretch or shear is taken out */
 } vt_shapes_blob;
 
 typedef struct vt_shapes_analysis {
