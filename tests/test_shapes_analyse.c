@@ -348,6 +348,26 @@ START_TEST(negatives_fail) {
 }
 END_TEST
 
+/* A scene of one object of `shape` and `size` in a random colour on a random
+ * other background, its centre in [lo, lo + span)² and, when `turned`, at a
+ * random angle (draws in that order). */
+static vt_shapes_scene one_object(vt_shapes_rng *r, int shape, int size, float lo, float span, int turned) {
+    vt_shapes_scene sc;
+    memset(&sc, 0, sizeof sc);
+    sc.background = vt_shapes_rng_below(r, VT_COLOUR_COUNT);
+    sc.n = 1;
+    vt_shapes_object *o = &sc.obj[0];
+    o->shape = shape;
+    o->size = size;
+    o->r = vt_shapes_size_radius(size);
+    do o->colour = vt_shapes_rng_below(r, VT_COLOUR_COUNT);
+    while (o->colour == sc.background);
+    o->x = lo + span * vt_shapes_rng_unit(r);
+    o->y = lo + span * vt_shapes_rng_unit(r);
+    o->angle = turned ? 6.2831853f * vt_shapes_rng_unit(r) : 0;
+    return sc;
+}
+
 /* One object of every shape, size and many colours, places and (optionally)
  * turns: the shape recognised ≥ 99% of the time in each (shape, size) cell. */
 static void confusion(int turned) {
@@ -361,19 +381,8 @@ static void confusion(int turned) {
     for (int sh = 0; sh < VT_SHAPE_COUNT; sh++)
         for (int sz = 0; sz < VT_SIZE_COUNT; sz++)
             for (int k = 0; k < N; k++) {
-                vt_shapes_scene sc;
-                memset(&sc, 0, sizeof sc);
-                sc.background = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
-                sc.n = 1;
-                vt_shapes_object *o = &sc.obj[0];
-                o->shape = sh;
-                o->size = sz;
-                o->r = vt_shapes_size_radius(sz);
-                do o->colour = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
-                while (o->colour == sc.background);
-                o->x = 0.25f + 0.5f * vt_shapes_rng_unit(&r);
-                o->y = 0.25f + 0.5f * vt_shapes_rng_unit(&r);
-                o->angle = turned ? 6.2831853f * vt_shapes_rng_unit(&r) : 0;
+                vt_shapes_scene sc = one_object(&r, sh, sz, 0.25f, 0.5f, turned);
+                const vt_shapes_object *o = &sc.obj[0];
                 ck_assert_int_eq(vt_shapes_render(&sc, S, S, img), 0);
                 ck_assert_int_eq(vt_shapes_analyse(img, S, S, &f), 0);
                 ck_assert_int_eq(f.n, 1);
@@ -451,19 +460,7 @@ START_TEST(shapes_stretched) {
         for (int d = 0; d < 4; d++) {
             int ok = 0;
             for (int k = 0; k < N; k++) {
-                vt_shapes_scene sc;
-                memset(&sc, 0, sizeof sc);
-                sc.background = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
-                sc.n = 1;
-                vt_shapes_object *o = &sc.obj[0];
-                o->shape = sh;
-                o->size = k % VT_SIZE_COUNT;
-                o->r = vt_shapes_size_radius(o->size);
-                do o->colour = vt_shapes_rng_below(&r, VT_COLOUR_COUNT);
-                while (o->colour == sc.background);
-                o->x = 0.3f + 0.4f * vt_shapes_rng_unit(&r);
-                o->y = 0.3f + 0.4f * vt_shapes_rng_unit(&r);
-                o->angle = 6.2831853f * vt_shapes_rng_unit(&r);
+                const vt_shapes_scene sc = one_object(&r, sh, k % VT_SIZE_COUNT, 0.3f, 0.4f, 1);
                 ck_assert_int_eq(vt_shapes_render(&sc, 2 * S, 2 * S, big), 0);
                 shrink_box(big, dims[d][0], dims[d][1], img);
                 ck_assert_int_eq(vt_shapes_analyse(img, dims[d][0], dims[d][1], &f), 0);
