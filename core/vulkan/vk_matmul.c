@@ -94,8 +94,11 @@ static const struct {
 
 /* Shared memory of coop variant t: the staged slices (rows of bk + 8 halves;
  * none for the direct ones) and a 16x16 f32 scratch per subgroup. */
+static uint32_t coop_bm(int t) { return coop_tiles[t].sg_m * coop_tiles[t].fm * 16; }
+static uint32_t coop_bn(int t) { return coop_tiles[t].sg_n * coop_tiles[t].fn * 16; }
+
 static uint32_t coop_shared(int t) {
-    const uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
+    const uint32_t bm = coop_bm(t), bn = coop_bn(t);
     return coop_tiles[t].stages * (bm + bn) * (coop_tiles[t].bk + 8) * 2 + coop_tiles[t].sg_m * coop_tiles[t].sg_n * 1024;
 }
 
@@ -200,13 +203,13 @@ static int x_to_f16(vt_vk *vk, const gemm_job *j, gemm_job *out) {
     return VT_OK;
 }
 
-/* The coop variant by the product's size: COOP_LARGE where it has the
- * workgroups to fill half the device (and x's rows are contiguous, which its
- * f16 copy needs), else COOP_DEFAULT. */
+/* The coop variant by the product's size: COOP_LARGE where its blocks fill
+ * at least half the device, else COOP_DEFAULT (run_coop then falls back where
+ * the variant cannot take the product). */
 static int pick_coop(vt_vk *vk, const gemm_job *j) {
     const gemm_push *p = &j->p;
-    if (vt_backend_vulkan_coop_tile_usable(&vk->base, COOP_LARGE) && p->a_sm == p->K &&
-        2 * n_groups(p->M, p->N, 128, 128, j->batch) >= vk->sm_count)
+    if (vt_backend_vulkan_coop_tile_usable(&vk->base, COOP_LARGE) &&
+        2 * n_groups(p->M, p->N, coop_bm(COOP_LARGE), coop_bn(COOP_LARGE), j->batch) >= vk->sm_count)
         return COOP_LARGE;
     return COOP_DEFAULT;
 }
@@ -215,12 +218,10 @@ static int run_coop(vt_vk *vk, const gemm_job *j, int tile) {
     int t = vt_backend_vulkan_coop_tile_usable(&vk->base, tile) ? tile : pick_coop(vk, j);
     /* an f16 x needs rows of K contiguous values (a linear's x has them) */
     if (coop_tiles[t].x16 && j->p.a_sm != j->p.K) t = COOP_DEFAULT;
-    uint32_t bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
     /* the direct variants' loads are unchecked: whole blocks only */
-    if (coop_tiles[t].direct && (j->p.M % bm || j->p.N % bn || j->p.K % 32 || j->batch != 1)) {
+    if (coop_tiles[t].direct && (j->p.M % coop_bm(t) || j->p.N % coop_bn(t) || j->p.K % 32 || j->batch != 1))
         t = COOP_DEFAULT;
-        bm = coop_tiles[t].sg_m * coop_tiles[t].fm * 16, bn = coop_tiles[t].sg_n * coop_tiles[t].fn * 16;
-    }
+    const uint32_t bm = coop_bm(t), bn = coop_bn(t);
     const vt_vk_shader sh = vk->coop_emulate ? coop_tiles[t].emu : coop_tiles[t].sh;
     if (!coop_tiles[t].x16) return run_blocks(vk, sh, NULL, j, bm, bn);
     gemm_job h;
